@@ -1,0 +1,207 @@
+"""The ``attune`` command line: one entry point, one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from attune import __version__
+from attune.config import Settings, settings_load
+from attune.db import DatabaseError, db_connect
+
+console = Console(stderr=True)
+log = logging.getLogger("attune")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return settings_load(
+        db=getattr(args, "db", None),
+        device=getattr(args, "device", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def _install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+# -- scan ---------------------------------------------------------------------------------
+def cmd_scan(args: argparse.Namespace) -> int:
+    from attune.ingest.collector import straps_scan
+
+    straps = asyncio.run(straps_scan(args.timeout))
+    if not straps:
+        console.print(f"No heart rate straps found in {args.timeout:g} s. Is the strap worn (moist electrodes) and not connected to another app?")
+        return 1
+    table = Table("address", "name", "RSSI (dBm)")
+    for s in straps:
+        table.add_row(s.address, s.name or "—", "—" if s.rssi is None else str(s.rssi))
+    Console().print(table)
+    return 0
+
+
+# -- record -------------------------------------------------------------------------------
+def cmd_record(args: argparse.Namespace) -> int:
+    from attune.ingest.session import session_run
+
+    settings = _settings(args)
+    conn = db_connect(settings.db)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        _install_stop_signals(stop)
+        if args.duration:
+            asyncio.get_running_loop().call_later(args.duration, stop.set)
+        console.print(f"Recording to {settings.db} — Ctrl-C to stop.")
+        recorder = await session_run(
+            conn, stop, device=settings.device, watchdog_s=settings.watchdog_s,
+            backoff_cap_s=settings.backoff_cap_s,
+        )
+        st = recorder.stats
+        errors = sum(st.parse_errors.values())
+        console.print(
+            f"Stopped: {st.packets} notifications, {st.beats} beats in {st.segments} segments, "
+            f"{errors} malformed notifications skipped."
+        )
+        return 0
+
+    try:
+        return asyncio.run(main())
+    finally:
+        conn.close()
+
+
+# -- import / export --------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    from attune.ingest.exchange import ImportRefused, epoch_ms_to_iso, iso_to_epoch_ms, rr_import
+    from attune.ingest.formats import RRFormatError
+
+    settings = _settings(args)
+    conn = db_connect(settings.db)
+    status = 0
+    try:
+        start = iso_to_epoch_ms(args.start) if args.start else None
+        for path in args.files:
+            try:
+                result = rr_import(conn, path, format=args.format, start_epoch_ms=start)
+            except (RRFormatError, ImportRefused, OSError) as exc:
+                console.print(f"[red]✗[/red] {path}: {exc}")
+                status = 1
+                continue
+            console.print(
+                f"[green]✓[/green] {path}: {result.beats} beats ({result.format}), "
+                f"{epoch_ms_to_iso(result.first_epoch_ms)} → {epoch_ms_to_iso(result.last_epoch_ms)}"
+                + (f", {result.skipped_lines} lines skipped" if result.skipped_lines else "")
+            )
+            for note in result.notes:
+                console.print(f"  note: {note}")
+            for hook in IMPORT_HOOKS:
+                hook(conn, result)
+    finally:
+        conn.close()
+    return status
+
+
+# Called after each successful import (the signal pipeline analyses what was imported).
+IMPORT_HOOKS: list[Callable] = []
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from attune.ingest.exchange import beats_export, iso_to_epoch_ms
+
+    settings = _settings(args)
+    conn = db_connect(settings.db)
+    try:
+        from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
+        to_ms = iso_to_epoch_ms(args.to) if args.to else None
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                n = beats_export(conn, out, args.format, from_ms, to_ms)
+        else:
+            n = beats_export(conn, sys.stdout, args.format, from_ms, to_ms)
+        console.print(f"{n} beats exported.")
+    finally:
+        conn.close()
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------
+def parser_build() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="attune",
+        description="Wearable regulation monitor: record a BLE heart-rate strap, see activation, name it.",
+    )
+    parser.add_argument("--version", action="version", version=f"attune {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db_help = "SQLite database (default: $ATTUNE_DB or the user data directory)"
+
+    p = sub.add_parser("scan", help="list nearby heart rate straps (BLE service 0x180D)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time in seconds (default 5)")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("record", help="record every beat from a strap until Ctrl-C")
+    p.add_argument("--device", metavar="ADDRESS_OR_NAME", help="strap to use (default: first HR strap found)")
+    p.add_argument("--db", type=Path, help=db_help)
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.set_defaults(func=cmd_record)
+
+    from attune.ingest.formats import FORMATS
+
+    p = sub.add_parser("import", help="import RR files (Kubios/Elite HRV, HRV Logger, Polar Sensor Logger, SelfLoops, CSV)")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--db", type=Path, help=db_help)
+    p.add_argument("--format", choices=FORMATS, help="skip auto-detection")
+    p.add_argument("--start", metavar="ISO", help="recording start for files without times (local time unless a zone is given)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export beats as csv, json or rr (one RR in ms per line)")
+    p.add_argument("--db", type=Path, help=db_help)
+    p.add_argument("--from", dest="from_", metavar="ISO", help="first beat time (inclusive)")
+    p.add_argument("--to", metavar="ISO", help="last beat time (exclusive)")
+    p.add_argument("--format", choices=("csv", "json", "rr"), required=True)
+    p.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def logging_setup(verbosity: int) -> None:
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    logging.basicConfig(
+        level=level, format="%(message)s", datefmt="[%X]",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+    logging.getLogger("attune").setLevel(min(level, logging.INFO))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = parser_build()
+    args = parser.parse_args(argv)
+    logging_setup(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except DatabaseError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    except ValueError as exc:  # bad --from/--to etc.
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

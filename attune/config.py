@@ -1,0 +1,41 @@
+"""Settings from the environment (``ATTUNE_*``) with command-line flags on top.
+
+Health data stays on the user's machine: the database lives in the platform's user data
+directory unless ``--db`` / ``ATTUNE_DB`` say otherwise, and the web app binds to
+127.0.0.1 unless told to listen on the network (which then requires pairing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "attune"
+
+
+def db_path_default() -> Path:
+    """``<user data dir>/attune.sqlite``, e.g. ~/.local/share/attune/attune.sqlite on Linux."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "attune.sqlite"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ATTUNE_", extra="ignore")
+
+    db: Path = Field(default_factory=db_path_default, description="SQLite database file")
+    host: str = Field("127.0.0.1", description="address the web app binds to")
+    port: int = Field(8765, ge=1, le=65535, description="port the web app listens on")
+    device: str | None = Field(None, description="strap address or name to record from")
+    watchdog_s: float = Field(10.0, gt=0, description="silence after which a link counts as lost")
+    backoff_cap_s: float = Field(60.0, gt=0, description="longest wait between reconnects")
+    demo_duration_s: float | None = Field(
+        None, gt=0, description="stop `attune demo` after this many seconds (smoke tests)"
+    )
+
+
+def settings_load(**overrides: object) -> Settings:
+    """Environment first, then explicit (non-None) overrides from the command line."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

@@ -1,0 +1,115 @@
+"""SQLite storage: one file per user, WAL mode, forward-only schema migrations.
+
+The schema lives in ``attune/migrations/NNNN_name.sql``; ``PRAGMA user_version`` holds the
+number of the last migration applied. Opening a database applies whatever is missing, in
+order, each in its own transaction, so an old file is brought forward and never backward.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class DatabaseError(RuntimeError):
+    """The database file cannot be used (corrupt, newer schema, not SQLite)."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations_list() -> list[Migration]:
+    """All migrations shipped with this version of attune, in order."""
+    found = []
+    for entry in resources.files("attune").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def schema_version_latest() -> int:
+    return len(migrations_list())
+
+
+def db_connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (creating if needed) an attune database and bring its schema up to date.
+
+    WAL mode lets the web app read while the recorder writes; ``synchronous=NORMAL`` in WAL
+    keeps every committed transaction across a process crash (only an OS crash or power loss
+    can drop the last ones), which is the guarantee the recorder's 1 s commit cadence needs.
+    """
+    path = Path(path)
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        if not readonly:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            db_migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise DatabaseError(f"{path}: not a usable attune database ({exc})") from exc
+    return conn
+
+
+def db_migrate(conn: sqlite3.Connection) -> int:
+    """Apply pending migrations; return the schema version now in force."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    migrations = migrations_list()
+    if current > len(migrations):
+        raise DatabaseError(
+            f"database schema version {current} is newer than this attune understands "
+            f"({len(migrations)}); upgrade attune"
+        )
+    for migration in migrations[current:]:
+        log.info("applying migration %s", migration.name)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # executescript would COMMIT the open transaction first; split statements instead
+            for statement in _sql_statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {migration.version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(migrations)
+
+
+def _sql_statements(script: str) -> list[str]:
+    """Split a migration script into complete statements (sqlite3.complete_statement)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise RuntimeError(f"incomplete SQL statement in migration: {buffer[:80]!r}")
+    return statements

@@ -1,0 +1,245 @@
+"""The Bleak collector: find a chest strap, stay connected all day, stamp every notification.
+
+Data flow: strap → :func:`Collector._on_measurement` (synchronous Bleak callback: stamp the
+arrival time, enqueue, nothing else) → ``asyncio.Queue`` → :class:`~attune.ingest.recorder.Recorder`.
+Link life (connected, disconnected, battery, link_silent, …) travels on the same queue as
+:class:`~attune.ingest.events.LinkEvent` so the recorder sees events in arrival order.
+
+Reconnection: every attempt starts with a fresh scan (BlueZ forgets a device's object once
+it stops advertising), connection establishment goes through bleak-retry-connector, waits
+between attempts grow exponentially with jitter up to ``backoff_cap_s`` and reset after a
+healthy connection, and a watchdog treats a link silent for ``watchdog_s`` as lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from bleak.exc import BleakError
+from bleak.uuids import normalize_uuid_16
+from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
+
+from attune.ingest.events import DeviceInfo, LinkEvent, Notification
+
+log = logging.getLogger(__name__)
+
+HEART_RATE_SERVICE = normalize_uuid_16(0x180D)
+HEART_RATE_MEASUREMENT = normalize_uuid_16(0x2A37)
+BODY_SENSOR_LOCATION = normalize_uuid_16(0x2A38)
+BATTERY_LEVEL = normalize_uuid_16(0x2A19)
+DEVICE_INFORMATION = {
+    "manufacturer": normalize_uuid_16(0x2A29),
+    "model": normalize_uuid_16(0x2A24),
+    "serial": normalize_uuid_16(0x2A25),
+    "firmware": normalize_uuid_16(0x2A26),
+}
+BODY_LOCATIONS = {0: "other", 1: "chest", 2: "wrist", 3: "finger", 4: "hand", 5: "ear lobe", 6: "foot"}
+
+EventQueue = asyncio.Queue  # of Notification | LinkEvent | None
+
+
+@dataclass(frozen=True)
+class FoundStrap:
+    address: str
+    name: str | None
+    rssi: int | None
+    device: BLEDevice
+
+
+def _found(device: BLEDevice, adv: AdvertisementData) -> FoundStrap:
+    return FoundStrap(device.address, adv.local_name or device.name, adv.rssi, device)
+
+
+async def straps_scan(timeout_s: float = 5.0) -> list[FoundStrap]:
+    """Scan for devices advertising the Heart Rate Service; strongest signal first."""
+    seen = await BleakScanner.discover(
+        timeout=timeout_s, return_adv=True, service_uuids=[HEART_RATE_SERVICE]
+    )
+    straps = [_found(d, adv) for d, adv in seen.values()]
+    return sorted(straps, key=lambda s: -(s.rssi if s.rssi is not None else -999))
+
+
+def strap_matches(spec: str | None, device: BLEDevice, adv: AdvertisementData) -> bool:
+    """``spec`` is an address (any case) or a name (exact, or a case-insensitive prefix)."""
+    if spec is None:
+        return HEART_RATE_SERVICE in (adv.service_uuids or [])
+    name = adv.local_name or device.name or ""
+    spec_l = spec.lower()
+    return device.address.lower() == spec_l or name == spec or name.lower().startswith(spec_l)
+
+
+async def strap_find(spec: str | None, timeout_s: float = 10.0) -> FoundStrap | None:
+    """Scan until the wanted strap (or, with no spec, any HR strap) advertises."""
+    loop = asyncio.get_running_loop()
+    found: asyncio.Future[FoundStrap] = loop.create_future()
+
+    def on_advertisement(device: BLEDevice, adv: AdvertisementData) -> None:
+        if not found.done() and strap_matches(spec, device, adv):
+            found.set_result(_found(device, adv))
+
+    service_filter = [HEART_RATE_SERVICE] if spec is None else None
+    async with BleakScanner(on_advertisement, service_uuids=service_filter):
+        try:
+            return await asyncio.wait_for(found, timeout_s)
+        except TimeoutError:
+            return None
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    """Exponential backoff with jitter: ``min(cap, base·2^n)`` scaled by U(0.5, 1)."""
+
+    base_s: float = 1.0
+    cap_s: float = 60.0
+    healthy_s: float = 60.0  # a connection this long resets the attempt counter
+
+    def delay_s(self, attempt: int, rng: random.Random | None = None) -> float:
+        raw = min(self.cap_s, self.base_s * 2 ** min(attempt, 30))
+        return raw * (rng or random).uniform(0.5, 1.0)
+
+
+class Collector:
+    """Keeps one strap connected forever and feeds its notifications into ``queue``."""
+
+    def __init__(
+        self,
+        queue: asyncio.Queue[Any],
+        device: str | None = None,
+        *,
+        watchdog_s: float = 10.0,
+        backoff: BackoffPolicy | None = None,
+        scan_timeout_s: float = 10.0,
+        battery_poll_s: float = 300.0,
+    ) -> None:
+        self.queue = queue
+        self.device = device
+        self.watchdog_s = watchdog_s
+        self.backoff = backoff or BackoffPolicy()
+        self.scan_timeout_s = scan_timeout_s
+        self.battery_poll_s = battery_poll_s
+        self._last_rx = time.monotonic()
+        self.notifications = 0
+
+    # Bleak calls this synchronously for every notification: stamp and enqueue, nothing else.
+    def _on_measurement(self, _char: Any, data: bytearray) -> None:
+        self._last_rx = time.monotonic()
+        self.notifications += 1
+        self.queue.put_nowait(Notification.now(data))
+
+    def _event(self, kind: str, device: DeviceInfo | None = None, **value: Any) -> None:
+        self.queue.put_nowait(LinkEvent(kind, value, device))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Connect, record, reconnect — until ``stop`` is set."""
+        attempt = 0
+        while not stop.is_set():
+            connected_s = await self._session(stop)
+            if stop.is_set():
+                break
+            if connected_s >= self.backoff.healthy_s:
+                attempt = 0
+            delay = self.backoff.delay_s(attempt)
+            attempt += 1
+            log.info("reconnecting in %.1f s (attempt %d)", delay, attempt)
+            self._event("retry_wait", delay_s=round(delay, 2), attempt=attempt)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+
+    async def _session(self, stop: asyncio.Event) -> float:
+        """One scan → connect → stream cycle; returns how long the link was up (s)."""
+        strap = await strap_find(self.device, self.scan_timeout_s)
+        if strap is None:
+            log.info("no strap found%s", f" matching {self.device!r}" if self.device else "")
+            self._event("scan_miss", device_spec=self.device)
+            return 0.0
+        lost = asyncio.Event()
+        try:
+            client = await establish_connection(
+                BleakClientWithServiceCache,
+                strap.device,
+                strap.name or strap.address,
+                disconnected_callback=lambda _c: lost.set(),
+                max_attempts=2,
+            )
+        except (BleakError, TimeoutError, OSError) as exc:
+            log.info("could not connect to %s: %s", strap.address, exc)
+            self._event("connect_failed", DeviceInfo(strap.address, strap.name), error=str(exc))
+            return 0.0
+        started = time.monotonic()
+        reason = "stopped"
+        try:
+            info, battery = await self._read_metadata(client, strap)
+            self._event("connected", info, rssi=strap.rssi, battery=battery)
+            log.info("connected to %s (%s), battery %s%%", info.name, info.address, battery)
+            self._last_rx = time.monotonic()
+            await client.start_notify(HEART_RATE_MEASUREMENT, self._on_measurement)
+            reason = await self._supervise(client, lost, stop)
+        except BleakError as exc:
+            reason = f"error: {exc}"
+            log.warning("link to %s failed: %s", strap.address, exc)
+        finally:
+            if client.is_connected:
+                with contextlib.suppress(BleakError, TimeoutError, OSError):
+                    await asyncio.wait_for(client.disconnect(), 10.0)
+            connected_s = time.monotonic() - started
+            self._event("disconnected", reason=reason, connected_s=round(connected_s, 1))
+            log.info("disconnected from %s: %s", strap.address, reason)
+        return connected_s
+
+    async def _supervise(self, client: BleakClient, lost: asyncio.Event, stop: asyncio.Event) -> str:
+        """Wait for link loss, a silent link (watchdog) or stop; poll the battery meanwhile."""
+        next_battery = time.monotonic() + self.battery_poll_s
+        while True:
+            if stop.is_set():
+                return "stopped"
+            if lost.is_set():
+                return "link_lost"
+            silent_s = time.monotonic() - self._last_rx
+            if silent_s > self.watchdog_s:
+                self._event("link_silent", silent_s=round(silent_s, 1))
+                return "watchdog"
+            if time.monotonic() >= next_battery:
+                next_battery = time.monotonic() + self.battery_poll_s
+                battery = await self._read_battery(client)
+                if battery is not None:
+                    self._event("battery", battery=battery)
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+
+    async def _read_metadata(self, client: BleakClient, strap: FoundStrap) -> tuple[DeviceInfo, int | None]:
+        """Battery, body sensor location and Device Information, each only where present."""
+        fields: dict[str, str | None] = {}
+        for key, uuid in DEVICE_INFORMATION.items():
+            raw = await self._read_optional(client, uuid)
+            fields[key] = raw.decode("utf-8", "replace").strip("\x00 ") if raw else None
+        location = await self._read_optional(client, BODY_SENSOR_LOCATION)
+        body_location = BODY_LOCATIONS.get(location[0], f"code {location[0]}") if location else None
+        info = DeviceInfo(strap.address, strap.name, body_location=body_location, **fields)
+        return info, await self._read_battery(client)
+
+    async def _read_battery(self, client: BleakClient) -> int | None:
+        raw = await self._read_optional(client, BATTERY_LEVEL)
+        return raw[0] if raw else None
+
+    @staticmethod
+    async def _read_optional(client: BleakClient, uuid: str) -> bytes | None:
+        if client.services.get_characteristic(uuid) is None:
+            return None
+        try:
+            return bytes(await asyncio.wait_for(client.read_gatt_char(uuid), 10.0))
+        except (BleakError, TimeoutError) as exc:
+            log.info("reading %s failed: %s", uuid, exc)
+            return None

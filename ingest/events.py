@@ -1,0 +1,58 @@
+"""What flows from the collector to the recorder, and from the recorder onward.
+
+strap → :class:`Notification` / :class:`LinkEvent` (collector, stamped on arrival)
+      → :class:`Beat` (recorder, after parsing, timestamping and storage)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    address: str
+    name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    firmware: str | None = None
+    body_location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One 0x2A37 notification, stamped the moment it arrived."""
+
+    arrival_mono_ns: int
+    arrival_wall_ns: int
+    payload: bytes
+
+    @classmethod
+    def now(cls, payload: bytes | bytearray) -> Notification:
+        return cls(time.monotonic_ns(), time.time_ns(), bytes(payload))
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEvent:
+    """Connection life and device state: connected, disconnected, battery, rssi, …"""
+
+    kind: str
+    value: dict[str, Any] = field(default_factory=dict)
+    device: DeviceInfo | None = None
+    wall_ns: int = field(default_factory=time.time_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """A stored beat: the RR interval that ends at ``epoch_ms``."""
+
+    id: int
+    segment_id: int
+    epoch_ms: int
+    rr_ms: float
+    rr_1024: int | None
+    hr_bpm: int | None
+    flags: int

@@ -1,0 +1,212 @@
+"""Moving beats in and out: ``attune import`` and ``attune export``.
+
+Import reads any file :mod:`attune.ingest.formats` understands and stores it as beats of
+``source='import'`` segments. Beat times: when the file stamps each beat, the same
+:class:`~attune.ingest.timestamps.BeatClock` used for live notifications turns those stamps
+(often phone arrival times, jittery and sometimes out of order) into a continuous RR chain
+that never runs later than the stamps; otherwise beats are laid end to end from the file's
+start time, ``--start``, or (last resort, with a notice) the file's modification time.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from attune.ingest.events import DeviceInfo
+from attune.ingest.formats import RRSeries, rr_file_read
+from attune.ingest.plausibility import RR_MAX_MS, RR_MIN_MS, BeatFlag
+from attune.ingest.recorder import device_upsert
+from attune.ingest.timestamps import BeatClock
+
+EXPORT_FORMATS = ("csv", "json", "rr")
+EXPORT_COLUMNS = ("epoch_ms", "rr_ms", "hr_bpm", "segment", "flags")
+
+
+class ImportRefused(RuntimeError):
+    """The file cannot be imported (already imported, no usable time base, …)."""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    format: str
+    beats: int
+    segments: int
+    first_epoch_ms: int
+    last_epoch_ms: int
+    skipped_lines: int
+    notes: tuple[str, ...]
+
+
+def iso_to_epoch_ms(value: str) -> int:
+    """Parse ISO 8601 (``2026-11-21``, ``2026-11-21T08:00``, with or without zone; no zone
+    means local time) into Unix ms."""
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"not an ISO 8601 date/time: {value!r}") from exc
+    if dt.tzinfo is None:
+        dt = dt.astimezone()  # local time zone of this machine
+    return int(dt.timestamp() * 1000)
+
+
+def epoch_ms_to_iso(epoch_ms: float) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc).astimezone().isoformat(
+        timespec="milliseconds"
+    )
+
+
+def _beat_times(series: RRSeries, start_epoch_ms: float | None, path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per-beat epoch ms and segment index (0-based) for an imported series."""
+    rr = series.rr_ms
+    notes: list[str] = []
+    if series.epoch_ms is not None and start_epoch_ms is None:
+        clock = BeatClock()
+        times = np.empty(len(rr))
+        segment = np.empty(len(rr), dtype=np.int64)
+        seg = -1
+        for i, (t, v) in enumerate(zip(series.epoch_ms, rr, strict=True)):
+            ns = int(t * 1e6)
+            stamped = clock.stamp(ns, ns, (float(v),))
+            if stamped.new_segment:
+                seg += 1
+            times[i] = stamped.beat_mono_ms[0]
+            segment[i] = seg
+        return times, segment, notes
+    if start_epoch_ms is None:
+        start_epoch_ms = series.start_epoch_ms
+    if start_epoch_ms is None:
+        end_ms = path.stat().st_mtime * 1000
+        start_epoch_ms = end_ms - float(np.sum(rr))
+        notes.append(
+            "the file carries no time: beats placed to end at its modification time "
+            f"({epoch_ms_to_iso(end_ms)}); use --start to set the real start"
+        )
+    return start_epoch_ms + np.cumsum(rr), np.zeros(len(rr), dtype=np.int64), notes
+
+
+def rr_import(
+    conn: sqlite3.Connection,
+    path: str | Path,
+    *,
+    format: str | None = None,
+    start_epoch_ms: float | None = None,
+) -> ImportResult:
+    """Store the beats of an RR file; refuse a file already imported (by content hash)."""
+    path = Path(path)
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    row = conn.execute("SELECT path, imported_at FROM import_file WHERE sha256=?", (sha,)).fetchone()
+    if row is not None:
+        raise ImportRefused(
+            f"{path.name} was already imported (as {row['path']} on {epoch_ms_to_iso(row['imported_at'])})"
+        )
+    series = rr_file_read(path, format)
+    if len(series.rr_ms) == 0:
+        raise ImportRefused(f"{path.name}: no RR intervals found")
+    times, segment_index, notes = _beat_times(series, start_epoch_ms, path)
+    epoch = np.round(times).astype(np.int64)
+    rr = np.asarray(series.rr_ms, dtype=float)
+    flags = np.where((rr < RR_MIN_MS) | (rr > RR_MAX_MS), int(BeatFlag.RR_OUT_OF_RANGE), 0)
+    hr = series.hr_bpm
+    if hr is not None:
+        flags |= np.where(np.asarray(hr) == 0, int(BeatFlag.HR_ZERO), 0)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        device_id = device_upsert(conn, DeviceInfo(f"import:{sha[:16]}", f"{series.format}: {path.name}"))
+        segment_ids = []
+        for k in range(int(segment_index.max()) + 1):
+            first = int(np.argmax(segment_index == k))
+            cur = conn.execute(
+                "INSERT INTO segment(device_id, source, reason, started_epoch_ms, note)"
+                " VALUES (?, 'import', 'import', ?, ?)",
+                (device_id, int(epoch[first]), path.name),
+            )
+            segment_ids.append(cur.lastrowid)
+        seg_col = np.asarray(segment_ids, dtype=np.int64)[segment_index]
+        hr_col = [None] * len(rr) if hr is None else [None if np.isnan(h) else int(round(h)) for h in hr]
+        conn.executemany(
+            "INSERT INTO beat(segment_id, epoch_ms, rr_ms, hr_bpm, flags) VALUES (?,?,?,?,?)",
+            zip(seg_col.tolist(), epoch.tolist(), rr.tolist(), hr_col, flags.tolist(), strict=True),
+        )
+        conn.execute(
+            "INSERT INTO import_file(sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?)",
+            (sha, str(path.resolve()), series.format, len(rr), int(time.time() * 1000)),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return ImportResult(
+        path, series.format, len(rr), len(segment_ids), int(epoch[0]), int(epoch[-1]),
+        series.skipped_lines, tuple(series.notes) + tuple(notes),
+    )
+
+
+def beats_query(
+    conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None
+) -> Iterator[sqlite3.Row]:
+    """Beats in ``[from_ms, to_ms)`` in time order, with the export columns."""
+    sql = "SELECT epoch_ms, rr_ms, hr_bpm, segment_id AS segment, flags FROM beat WHERE 1=1"
+    args: list[int] = []
+    if from_ms is not None:
+        sql += " AND epoch_ms >= ?"
+        args.append(from_ms)
+    if to_ms is not None:
+        sql += " AND epoch_ms < ?"
+        args.append(to_ms)
+    yield from conn.execute(sql + " ORDER BY epoch_ms, id", args)
+
+
+def beats_export(
+    conn: sqlite3.Connection,
+    out: TextIO,
+    format: str,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+) -> int:
+    """Write beats as csv (header + rows), json (an array of objects) or rr (one RR in ms
+    per line, as Kubios and most HRV tools import). Returns the number of beats written."""
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {format!r}; choose from {', '.join(EXPORT_FORMATS)}")
+    n = 0
+    rows = beats_query(conn, from_ms, to_ms)
+    if format == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for r in rows:
+            writer.writerow([r["epoch_ms"], _ms(r["rr_ms"]), _blank(r["hr_bpm"]), r["segment"], r["flags"]])
+            n += 1
+    elif format == "json":
+        out.write("[")
+        for r in rows:
+            out.write(("," if n else "") + "\n" + json.dumps(dict(r)))
+            n += 1
+        out.write("\n]\n")
+    else:
+        for r in rows:
+            out.write(_ms(r["rr_ms"]) + "\n")
+            n += 1
+    return n
+
+
+def _ms(value: float) -> str:
+    # 1/1024 s ticks have at most 7 decimals in ms; print them exactly, integers plainly
+    text = f"{value:.7f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
+

@@ -1,0 +1,229 @@
+"""The recorder: parse, timestamp and store every notification; publish the beats.
+
+It is the single consumer of the collector's queue and the only writer of ingest tables.
+Rows are written inside an open transaction that is committed at least every
+``commit_interval_s`` (default 0.5 s) while data flows, so a crash loses at most that much,
+and WAL keeps the database consistent whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from attune.ingest.events import Beat, DeviceInfo, LinkEvent, Notification
+from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse, rr_1024_to_ms
+from attune.ingest.plausibility import BeatFlag, beat_flags_for
+from attune.ingest.timestamps import BeatClock, ClockConfig
+
+log = logging.getLogger(__name__)
+
+BeatListener = Callable[[list[Beat]], None]
+
+
+@dataclass
+class RecorderStats:
+    packets: int = 0
+    beats: int = 0
+    segments: int = 0
+    parse_errors: Counter[str] = field(default_factory=Counter)
+    flagged: Counter[str] = field(default_factory=Counter)
+
+
+def device_upsert(conn: sqlite3.Connection, info: DeviceInfo) -> int:
+    """Insert or update a device row (known fields only); return its id."""
+    conn.execute(
+        "INSERT INTO device(address, name, manufacturer, model, serial, firmware, body_location)"
+        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(address) DO UPDATE SET"
+        " name=coalesce(excluded.name, name), manufacturer=coalesce(excluded.manufacturer, manufacturer),"
+        " model=coalesce(excluded.model, model), serial=coalesce(excluded.serial, serial),"
+        " firmware=coalesce(excluded.firmware, firmware),"
+        " body_location=coalesce(excluded.body_location, body_location)",
+        (info.address, info.name, info.manufacturer, info.model, info.serial, info.firmware,
+         info.body_location),
+    )
+    return conn.execute("SELECT id FROM device WHERE address=?", (info.address,)).fetchone()[0]
+
+
+class Recorder:
+    """Turns the collector's events into stored packets, beats, segments and status events."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        source: str = "ble",
+        commit_interval_s: float = 0.5,
+        clock: ClockConfig | None = None,
+    ) -> None:
+        self.conn = conn
+        self.source = source
+        self.commit_interval_s = commit_interval_s
+        self.clock = BeatClock(clock or ClockConfig())
+        self.stats = RecorderStats()
+        self._listeners: list[BeatListener] = []
+        self._device_id: int | None = None
+        self._segment_id: int | None = None
+        self._contact: bool | None = None
+        self._prev_rr_1024: int | None = None
+        self._after_gap = False
+        self._last_commit = time.monotonic()
+        self._last_error_log = 0.0
+
+    # -- downstream -------------------------------------------------------------------
+    def add_listener(self, listener: BeatListener) -> None:
+        """Call ``listener(beats)`` synchronously after each packet's beats are stored."""
+        self._listeners.append(listener)
+
+    # -- the consumer loop --------------------------------------------------------------
+    async def run(self, queue: asyncio.Queue[Notification | LinkEvent | None]) -> None:
+        """Consume until a ``None`` sentinel arrives; commit on the cadence and at the end."""
+        try:
+            while True:
+                timeout = max(0.0, self._last_commit + self.commit_interval_s - time.monotonic())
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=timeout or 0.05)
+                except TimeoutError:
+                    self.commit()
+                    continue
+                if event is None:
+                    break
+                self.handle(event)
+                self.commit_if_due()
+        finally:
+            self.commit()
+
+    def handle(self, event: Notification | LinkEvent) -> list[Beat]:
+        if isinstance(event, Notification):
+            return self.handle_notification(event)
+        self.handle_link_event(event)
+        return []
+
+    # -- link events ----------------------------------------------------------------------
+    def handle_link_event(self, event: LinkEvent) -> None:
+        self._begin()
+        if event.device is not None:
+            self._device_id = device_upsert(self.conn, event.device)
+        if event.kind in ("connected", "disconnected", "link_silent", "recording_stopped"):
+            # whatever comes next is not continuous with what came before
+            self.clock.break_chain("reconnect" if self.stats.segments else "connect")
+            self._prev_rr_1024 = None
+            self._contact = None
+        self.status_event(event.kind, event.value, wall_ns=event.wall_ns)
+        if event.kind in ("connected", "disconnected", "recording_stopped"):
+            self.commit()
+
+    def status_event(self, kind: str, value: dict | None = None, *, wall_ns: int | None = None) -> None:
+        self._begin()
+        epoch_ms = (wall_ns if wall_ns is not None else time.time_ns()) // 1_000_000
+        self.conn.execute(
+            "INSERT INTO status_event(epoch_ms, device_id, kind, value) VALUES (?,?,?,?)",
+            (epoch_ms, self._device_id, kind, json.dumps(value or {}, sort_keys=True)),
+        )
+
+    # -- notifications ------------------------------------------------------------------------
+    def handle_notification(self, n: Notification) -> list[Beat]:
+        self._begin()
+        self.stats.packets += 1
+        parsed = hrm_parse(n.payload)
+        if isinstance(parsed, HrmError):
+            self._record_bad_packet(n, parsed)
+            return []
+        if parsed.contact != self._contact:
+            if self._contact is not None:
+                self.clock.break_chain("contact")
+                self._prev_rr_1024 = None
+            self.status_event("contact", {"contact": parsed.contact}, wall_ns=n.arrival_wall_ns)
+            self._contact = parsed.contact
+        rr_ms = parsed.rr_ms
+        stamped = self.clock.stamp(n.arrival_mono_ns, n.arrival_wall_ns, rr_ms)
+        if stamped.new_segment:
+            self._open_segment(stamped.new_segment, n, stamped.wall_minus_mono_ms)
+            self._prev_rr_1024 = None
+        packet_id = self._insert_packet(n, 0, None)
+        if not rr_ms:
+            return []
+        return self._store_beats(parsed, stamped.beat_epoch_ms, packet_id)
+
+    def _store_beats(
+        self, parsed: HeartRateMeasurement, epoch_ms: tuple[int, ...], packet_id: int
+    ) -> list[Beat]:
+        flags = beat_flags_for(parsed, self._prev_rr_1024)
+        if self._after_gap:
+            flags[0] |= BeatFlag.AFTER_GAP
+            self._after_gap = False
+        beats = []
+        insert = self.conn.execute
+        assert self._segment_id is not None
+        for ticks, t_ms, f in zip(parsed.rr_1024, epoch_ms, flags, strict=True):
+            rr_ms = rr_1024_to_ms(ticks)
+            cur = insert(
+                "INSERT INTO beat(segment_id, packet_id, epoch_ms, rr_1024, rr_ms, hr_bpm, flags)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (self._segment_id, packet_id, t_ms, ticks, rr_ms, parsed.hr_bpm, f),
+            )
+            beats.append(Beat(cur.lastrowid, self._segment_id, t_ms, rr_ms, ticks, parsed.hr_bpm, f))
+            if f:
+                for name in BeatFlag.describe(f):
+                    self.stats.flagged[name] += 1
+        self._prev_rr_1024 = parsed.rr_1024[-1]
+        self.stats.beats += len(beats)
+        for listener in self._listeners:
+            listener(beats)
+        return beats
+
+    def _record_bad_packet(self, n: Notification, error: HrmError) -> None:
+        self.stats.parse_errors[error.code] += 1
+        self._insert_packet(n, 1, str(error))
+        self.status_event("parse_error", {"code": str(error.code), "payload": n.payload.hex()},
+                          wall_ns=n.arrival_wall_ns)
+        # whatever beats it carried are missing from the chain: say so on the next beat
+        self.clock.mark_gap()
+        self._after_gap = True
+        self._prev_rr_1024 = None
+        now = time.monotonic()
+        if now - self._last_error_log > 10.0:  # log, but never flood the log
+            log.warning("skipped malformed notification (%s); %d so far", error,
+                        sum(self.stats.parse_errors.values()))
+            self._last_error_log = now
+
+    def _open_segment(self, reason: str, n: Notification, offset_ms: float) -> None:
+        cur = self.conn.execute(
+            "INSERT INTO segment(device_id, source, reason, started_epoch_ms, wall_minus_mono_ms)"
+            " VALUES (?,?,?,?,?)",
+            (self._device_id, self.source, reason, n.arrival_wall_ns // 1_000_000, offset_ms),
+        )
+        self._segment_id = cur.lastrowid
+        self.stats.segments += 1
+        if reason == "clock":
+            self.status_event("clock_step", {"wall_minus_mono_ms": offset_ms},
+                              wall_ns=n.arrival_wall_ns)
+
+    def _insert_packet(self, n: Notification, status: int, error: str | None) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO packet(segment_id, arrival_mono_ns, arrival_epoch_ms, payload, status, error)"
+            " VALUES (?,?,?,?,?,?)",
+            (self._segment_id, n.arrival_mono_ns, n.arrival_wall_ns // 1_000_000, n.payload,
+             status, error),
+        )
+        return cur.lastrowid  # type: ignore[return-value]
+
+    # -- transactions ---------------------------------------------------------------------------
+    def _begin(self) -> None:
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN")
+
+    def commit_if_due(self) -> None:
+        if time.monotonic() - self._last_commit >= self.commit_interval_s:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+        self._last_commit = time.monotonic()
