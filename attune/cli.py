@@ -18,7 +18,7 @@ from attune import __version__
 from attune.config import Settings, settings_load
 from attune.db import DatabaseError, db_connect
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("attune")
 
 
@@ -67,7 +67,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         console.print(f"Recording to {settings.db} — Ctrl-C to stop.")
         recorder = await session_run(
             conn, stop, device=settings.device, watchdog_s=settings.watchdog_s,
-            backoff_cap_s=settings.backoff_cap_s,
+            backoff_cap_s=settings.backoff_cap_s, scan_timeout_s=settings.scan_timeout_s,
         )
         st = recorder.stats
         errors = sum(st.parse_errors.values())

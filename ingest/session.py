@@ -30,6 +30,7 @@ async def session_run(
     device: str | None = None,
     watchdog_s: float = 10.0,
     backoff_cap_s: float = 60.0,
+    scan_timeout_s: float = 10.0,
 ) -> Recorder:
     """Record until ``stop`` is set; return the recorder (for its stats).
 
@@ -43,7 +44,8 @@ async def session_run(
     recorder.commit()
     if source is None:
         collector = Collector(
-            queue, device, watchdog_s=watchdog_s, backoff=BackoffPolicy(cap_s=backoff_cap_s)
+            queue, device, watchdog_s=watchdog_s, backoff=BackoffPolicy(cap_s=backoff_cap_s),
+            scan_timeout_s=scan_timeout_s,
         )
         produce = collector.run(stop)
     else:

@@ -15,6 +15,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+# fixtures for the emulated BlueZ on a private D-Bus bus (tests/conftest_bluez.py)
+pytest_plugins = ["conftest_bluez"]
+
 
 def require_all() -> bool:
     return os.environ.get("ATTUNE_REQUIRE_ALL") == "1"
