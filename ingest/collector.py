@@ -161,6 +161,8 @@ class Collector:
             log.info("no strap found%s", f" matching {self.device!r}" if self.device else "")
             self._event("scan_miss", device_spec=self.device)
             return 0.0
+        # BlueZ stops updating RSSI once connected: the advertisement is the last reading
+        self._event("rssi", DeviceInfo(strap.address, strap.name), rssi=strap.rssi)
         lost = asyncio.Event()
         try:
             client = await establish_connection(
