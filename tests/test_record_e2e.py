@@ -149,6 +149,7 @@ def test_record_real_payloads_link_loss_and_reconnect(
     delivered = send_paced(strap, real)
     assert len(delivered) == len(real)
     expected = ticks_of(delivered)
+    wait_for("phase 1 packets", lambda: query(db, "SELECT count(*) FROM packet")[0][0] == len(real))
     wait_for("phase 1 beats", lambda: beats_stored(db) == len(expected))
     assert [r[0] for r in query(db, "SELECT rr_1024 FROM beat ORDER BY id")] == expected
     bad = query(db, "SELECT payload FROM packet WHERE status != 0")
