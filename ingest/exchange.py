@@ -67,33 +67,63 @@ def epoch_ms_to_iso(epoch_ms: float) -> str:
     )
 
 
-def _beat_times(series: RRSeries, start_epoch_ms: float | None, path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Per-beat epoch ms and segment index (0-based) for an imported series."""
-    rr = series.rr_ms
+@dataclass(frozen=True, eq=False)
+class LaidOutBeats:
+    """An RR series placed on the time axis, as ``attune import`` stores it."""
+
+    epoch_ms: np.ndarray  # int64, Unix ms of each beat
+    rr_ms: np.ndarray  # float64
+    segment_index: np.ndarray  # int64, 0-based: a new one wherever the RR chain breaks
+    flags: np.ndarray  # int64, BeatFlag bits (range, HR 0)
+    timed: bool  # False: the file has no time and ``untimed_start_ms`` was used
+    notes: tuple[str, ...]
+
+
+def beats_lay_out(
+    series: RRSeries, start_epoch_ms: float | None = None, *, untimed_start_ms: float
+) -> LaidOutBeats:
+    """Give every beat of ``series`` a time and a segment, and ingest's plausibility flags.
+
+    Times come from, in order: ``start_epoch_ms`` (an explicit start: RR sums from it); the
+    file's per-beat stamps, which go through the ingest :class:`BeatClock` (phone arrival
+    stamps, jittery and sometimes out of order, become a continuous RR chain that never
+    runs later than them, with a new segment where it breaks — exactly as live
+    notifications); the file's own start time; else ``untimed_start_ms``.
+    """
+    rr = np.asarray(series.rr_ms, dtype=float)
     notes: list[str] = []
-    if series.epoch_ms is not None and start_epoch_ms is None:
+    timed = True
+    stamps = None if series.epoch_ms is None else np.asarray(series.epoch_ms, dtype=float)
+    segment = np.zeros(rr.size, dtype=np.int64)
+    if start_epoch_ms is None and stamps is not None and np.isfinite(stamps).any():
+        good = np.isfinite(stamps)
+        if not good.all():
+            # rows whose time did not parse are placed by RR sums from the nearest earlier
+            # parsed row (before the first one, back from it)
+            idx = np.arange(stamps.size)
+            ref = np.maximum.accumulate(np.where(good, idx, -1))
+            ref = np.where(ref < 0, int(np.argmax(good)), ref)
+            csum = np.cumsum(rr)
+            stamps = np.where(good, stamps, stamps[ref] + csum - csum[ref])
+            notes.append("beats without a parsable time were placed by RR sums from their neighbours")
         clock = BeatClock()
-        times = np.empty(len(rr))
-        segment = np.empty(len(rr), dtype=np.int64)
+        times = np.empty(rr.size)
         seg = -1
-        for i, (t, v) in enumerate(zip(series.epoch_ms, rr, strict=True)):
+        for i, (t, v) in enumerate(zip(stamps.tolist(), rr.tolist(), strict=True)):
             ns = int(t * 1e6)
-            stamped = clock.stamp(ns, ns, (float(v),))
-            if stamped.new_segment:
-                seg += 1
+            stamped = clock.stamp(ns, ns, (v,))
+            seg += stamped.new_segment is not None
             times[i] = stamped.beat_mono_ms[0]
             segment[i] = seg
-        return times, segment, notes
-    if start_epoch_ms is None:
-        start_epoch_ms = series.start_epoch_ms
-    if start_epoch_ms is None:
-        end_ms = path.stat().st_mtime * 1000
-        start_epoch_ms = end_ms - float(np.sum(rr))
-        notes.append(
-            "the file carries no time: beats placed to end at its modification time "
-            f"({epoch_ms_to_iso(end_ms)}); use --start to set the real start"
-        )
-    return start_epoch_ms + np.cumsum(rr), np.zeros(len(rr), dtype=np.int64), notes
+    else:
+        start = start_epoch_ms if start_epoch_ms is not None else series.start_epoch_ms
+        if start is None:
+            start, timed = untimed_start_ms, False
+        times = start + np.cumsum(rr)
+    flags = np.where((rr < RR_MIN_MS) | (rr > RR_MAX_MS), int(BeatFlag.RR_OUT_OF_RANGE), 0).astype(np.int64)
+    if series.hr_bpm is not None:
+        flags |= np.where(np.asarray(series.hr_bpm) == 0, int(BeatFlag.HR_ZERO), 0).astype(np.int64)
+    return LaidOutBeats(np.round(times).astype(np.int64), rr, segment, flags, timed, tuple(notes))
 
 
 def rr_import(
@@ -115,13 +145,15 @@ def rr_import(
     series = rr_file_read(path, format)
     if len(series.rr_ms) == 0:
         raise ImportRefused(f"{path.name}: no RR intervals found")
-    times, segment_index, notes = _beat_times(series, start_epoch_ms, path)
-    epoch = np.round(times).astype(np.int64)
-    rr = np.asarray(series.rr_ms, dtype=float)
-    flags = np.where((rr < RR_MIN_MS) | (rr > RR_MAX_MS), int(BeatFlag.RR_OUT_OF_RANGE), 0)
-    hr = series.hr_bpm
-    if hr is not None:
-        flags |= np.where(np.asarray(hr) == 0, int(BeatFlag.HR_ZERO), 0)
+    end_ms = path.stat().st_mtime * 1000
+    laid = beats_lay_out(series, start_epoch_ms, untimed_start_ms=end_ms - float(np.sum(series.rr_ms)))
+    notes = list(laid.notes)
+    if not laid.timed:
+        notes.append(
+            "the file carries no time: beats placed to end at its modification time "
+            f"({epoch_ms_to_iso(end_ms)}); use --start to set the real start"
+        )
+    epoch, rr, segment_index, flags, hr = laid.epoch_ms, laid.rr_ms, laid.segment_index, laid.flags, series.hr_bpm
     conn.execute("BEGIN IMMEDIATE")
     try:
         device_id = device_upsert(conn, DeviceInfo(f"import:{sha[:16]}", f"{series.format}: {path.name}"))

@@ -1,0 +1,373 @@
+"""Batch analysis: a file or a stored span, through the same pipeline as live.
+
+* :func:`analysis_run` — beats as arrays in, :class:`AnalysisResult` out.
+* :func:`analysis_file` — any file :func:`attune.ingest.formats.rr_file_read` reads.
+* :func:`analysis_store_span` — stored beats of a time span, results written back,
+  replacing earlier results for that span (call it after ``attune import``).
+* :func:`analysis_to_dict` / :func:`analysis_ticks_csv` — the output formats of
+  ``attune analyze``.
+
+Time: a file that stamps its beats (or states its start) is analysed on its wall clock;
+one without any time starts at the fixed synthetic epoch :data:`SYNTHETIC_EPOCH_MS`
+(2000-01-01 00:00 UTC, time zone UTC) and its output has no ``epoch_ms``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from attune.signals.baseline import Baseline
+from attune.signals.events import (
+    BaselineSampled,
+    BaselineUpdated,
+    Episode,
+    EpisodeEnded,
+    Event,
+    StateChanged,
+    Tick,
+)
+from attune.signals.pipeline import AnalysisConfig, Analyzer
+from attune.signals.storage import (
+    analysis_run_record,
+    baseline_rebuild,
+    beats_load,
+    beats_span,
+    episodes_overlapping,
+    results_replace,
+)
+
+SYNTHETIC_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: start of files without any time
+CHUNK_BEATS = 20_000  # beats per push in batch (bounds memory; results do not depend on it)
+SPAN_WARMUP_MS = 10 * 60_000  # re-analysis starts this early so states settle before the span
+SPAN_TAIL_MS = 10 * 60_000  # ... and reads this far past it so episodes crossing the end finish
+SELF_CALIBRATION_TICKS = 120  # a file analysed alone: 10 min of its own quiet ticks suffice
+
+Progress = Callable[[int, int], None]  # (beats done, beats total)
+DEFAULT_CONFIG = AnalysisConfig()
+
+
+def local_tz() -> tzinfo:
+    """The machine's time zone with its DST rules ($TZ, else /etc/localtime, else UTC)."""
+    name = os.environ.get("TZ")
+    if name:
+        try:
+            return ZoneInfo(name.lstrip(":"))
+        except (ValueError, KeyError, OSError):
+            pass
+    try:
+        with open("/etc/localtime", "rb") as fh:
+            return ZoneInfo.from_file(fh, key="localtime")
+    except OSError:
+        from datetime import datetime
+
+        return datetime.now().astimezone().tzinfo or UTC
+
+
+@dataclass
+class AnalysisResult:
+    """Everything one analysis produced, in time order."""
+
+    ticks: list[Tick] = field(default_factory=list)
+    state_changes: list[StateChanged] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)  # ended, not discarded
+    discarded: list[Episode] = field(default_factory=list)  # announced, then found to be exertion
+    baseline_updates: list[BaselineUpdated] = field(default_factory=list)
+    baseline_used: set[int] = field(default_factory=set)  # tick times counted into the baseline
+    beats: int = 0
+    beats_dropped: int = 0
+    first_beat_ms: int | None = None
+    last_beat_ms: int | None = None
+
+    def collect(self, events: list[Event]) -> None:
+        for e in events:
+            if isinstance(e, Tick):
+                self.ticks.append(e)
+            elif isinstance(e, StateChanged):
+                self.state_changes.append(e)
+            elif isinstance(e, EpisodeEnded):
+                (self.episodes if e.episode.status == "ended" else self.discarded).append(e.episode)
+            elif isinstance(e, BaselineUpdated):
+                self.baseline_updates.append(e)
+            elif isinstance(e, BaselineSampled):
+                self.baseline_used.add(e.epoch_ms)
+
+
+def analysis_run(
+    epoch_ms: np.ndarray,
+    rr_ms: np.ndarray,
+    segment_id: np.ndarray,
+    flags: np.ndarray,
+    *,
+    config: AnalysisConfig = DEFAULT_CONFIG,
+    baseline: Baseline | None = None,
+    tz: tzinfo = UTC,
+    progress: Progress | None = None,
+    chunk_beats: int = CHUNK_BEATS,
+) -> AnalysisResult:
+    """Analyse beats given as arrays (arrival order).
+
+    Parameters
+    ----------
+    epoch_ms, rr_ms, segment_id, flags : arrays
+        Beat times (Unix ms), RR intervals (ms), segment ids and ingest flags.
+    config : AnalysisConfig
+    baseline : Baseline, optional
+        Baseline to start from (e.g. :func:`attune.signals.storage.baseline_rebuild`).
+    tz : tzinfo
+        Local time zone for the time-of-day baseline (when ``baseline`` is None).
+    progress : callable, optional
+        Called with (beats done, beats total) after each chunk.
+
+    Returns
+    -------
+    AnalysisResult
+    """
+    epoch = np.asarray(epoch_ms, dtype=np.int64)
+    analyzer = Analyzer(config, baseline=baseline, tz=tz)
+    result = AnalysisResult(beats=int(epoch.size))
+    if epoch.size:
+        result.first_beat_ms, result.last_beat_ms = int(epoch[0]), int(epoch[-1])
+    n = epoch.size
+    for i in range(0, n, chunk_beats):
+        sl = slice(i, i + chunk_beats)
+        result.collect(analyzer.push(epoch[sl], rr_ms[sl], segment_id[sl], flags[sl]))
+        if progress is not None:
+            progress(min(n, i + chunk_beats), n)
+    result.collect(analyzer.finish())
+    result.beats_dropped = analyzer.cleaner.beats_dropped
+    return result
+
+
+def analysis_self_calibrated(
+    epoch_ms: np.ndarray,
+    rr_ms: np.ndarray,
+    segment_id: np.ndarray,
+    flags: np.ndarray,
+    *,
+    config: AnalysisConfig = DEFAULT_CONFIG,
+    tz: tzinfo = UTC,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyse a recording that comes without history: a first pass learns the
+    baseline from the recording's own quiet ticks (as if it were the previous day), the
+    second pass scores it. The calibration requirement drops to
+    :data:`SELF_CALIBRATION_TICKS` (10 min) so a short recording can calibrate."""
+    b = config.baseline
+    cfg = dataclasses.replace(config, baseline=dataclasses.replace(
+        b, calibration_ticks=min(b.calibration_ticks, SELF_CALIBRATION_TICKS),
+        bin_full_ticks=min(b.bin_full_ticks, SELF_CALIBRATION_TICKS // 2),
+    ))
+    half = None if progress is None else (lambda done, total: progress(done // 2, total))
+    first = Analyzer(cfg, tz=tz)
+    epoch = np.asarray(epoch_ms, dtype=np.int64)
+    for i in range(0, epoch.size, CHUNK_BEATS):
+        sl = slice(i, i + CHUNK_BEATS)
+        first.push(epoch[sl], rr_ms[sl], segment_id[sl], flags[sl])
+        if half is not None:
+            half(min(epoch.size, i + CHUNK_BEATS), epoch.size)
+    first.finish()
+    learned = first.baseline.copy()
+    second = None if progress is None else (lambda done, total: progress(total // 2 + done // 2, total))
+    return analysis_run(epoch, rr_ms, segment_id, flags, config=cfg, baseline=learned, progress=second)
+
+
+# -- files ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileBeats:
+    """Beats reconstructed from a file, as the pipeline wants them."""
+
+    epoch_ms: np.ndarray
+    rr_ms: np.ndarray
+    segment_id: np.ndarray
+    flags: np.ndarray
+    wall_time: bool  # False: times start at SYNTHETIC_EPOCH_MS
+    format: str
+    notes: tuple[str, ...]
+
+
+def beats_from_file(path: str | Path, format: str | None = None, tz: tzinfo | None = None) -> FileBeats:
+    """Read an RR file and lay its beats on a time axis, as ``attune import`` would.
+
+    Stamped files go through the ingest :class:`~attune.ingest.timestamps.BeatClock`
+    (phone arrival stamps → a continuous RR chain, new segment where it breaks); a file
+    with a start time gets RR sums from it; a file without either starts at
+    :data:`SYNTHETIC_EPOCH_MS`. Flags as at import: RR outside the plausible range, HR 0.
+    """
+    from attune.ingest.exchange import beats_lay_out
+    from attune.ingest.formats import rr_file_read
+
+    series = rr_file_read(Path(path), format, tz=tz)
+    laid = beats_lay_out(series, untimed_start_ms=SYNTHETIC_EPOCH_MS)
+    notes = list(series.notes) + list(laid.notes)
+    if not laid.timed:
+        notes.append("the file carries no time: t_s counts from its first beat (synthetic start 2000-01-01 UTC)")
+    return FileBeats(laid.epoch_ms, laid.rr_ms, laid.segment_index + 1, laid.flags, laid.timed,
+                     series.format, tuple(notes))
+
+
+def analysis_file(
+    path: str | Path,
+    format: str | None = None,
+    *,
+    tz: tzinfo | None = None,
+    config: AnalysisConfig = DEFAULT_CONFIG,
+    progress: Progress | None = None,
+) -> tuple[AnalysisResult, FileBeats]:
+    """Analyse an RR file on its own (self-calibrated, see :func:`analysis_self_calibrated`).
+
+    Raises
+    ------
+    attune.ingest.formats.RRFormatError
+        Not an RR file, or no valid RR in it.
+    """
+    beats = beats_from_file(path, format, tz)
+    zone = (tz or local_tz()) if beats.wall_time else UTC
+    result = analysis_self_calibrated(beats.epoch_ms, beats.rr_ms, beats.segment_id, beats.flags,
+                                      config=config, tz=zone, progress=progress)
+    return result, beats
+
+
+# -- the database ------------------------------------------------------------------------------
+def analysis_store_span(
+    conn: sqlite3.Connection,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+    *,
+    config: AnalysisConfig = DEFAULT_CONFIG,
+    tz: tzinfo | None = None,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyse stored beats of ``[from_ms, to_ms]`` (default: all) and store the results,
+    replacing what was stored for that span, in one transaction.
+
+    The span grows to cover whole stored episodes at its edges. The analysis starts
+    :data:`SPAN_WARMUP_MS` earlier with the baseline rebuilt from the ticks stored before
+    that, and reads :data:`SPAN_TAIL_MS` past the end; only the span is written.
+    Returns the result for the span (episode ``id`` filled in).
+    """
+    span = beats_span(conn)
+    result_empty = AnalysisResult()
+    if span is None:
+        return result_empty
+    from_ms = span[0] if from_ms is None else int(from_ms)
+    to_ms = span[1] if to_ms is None else int(to_ms)
+    if to_ms < from_ms:
+        raise ValueError("the end of the span is before its start")
+    for row in episodes_overlapping(conn, from_ms, to_ms):
+        from_ms = min(from_ms, int(row["onset_ms"]))
+        to_ms = max(to_ms, int(row["end_ms"] if row["end_ms"] is not None else row["onset_ms"]))
+    zone = tz or local_tz()
+    start = from_ms - SPAN_WARMUP_MS
+    baseline = baseline_rebuild(conn, start, config.baseline, zone)
+    epoch, rr, seg, flags = beats_load(conn, start, to_ms + SPAN_TAIL_MS)
+    full = analysis_run(epoch, rr, seg, flags, config=config, baseline=baseline, progress=progress)
+
+    def inside(t: int) -> bool:
+        return from_ms <= t <= to_ms
+
+    result = AnalysisResult(
+        ticks=[t for t in full.ticks if inside(t.epoch_ms)],
+        state_changes=[s for s in full.state_changes if inside(s.epoch_ms)],
+        episodes=[e for e in full.episodes if inside(e.onset_ms)],
+        discarded=[e for e in full.discarded if inside(e.onset_ms)],
+        baseline_updates=[u for u in full.baseline_updates if inside(u.epoch_ms)],
+        baseline_used={t for t in full.baseline_used if inside(t)},
+        beats=int(((epoch >= from_ms) & (epoch <= to_ms)).sum()),
+        beats_dropped=full.beats_dropped,
+        first_beat_ms=from_ms, last_beat_ms=to_ms,
+    )
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        ids = results_replace(conn, from_ms, to_ms, result.ticks, result.baseline_used, result.state_changes,
+                              result.episodes, result.baseline_updates)
+        analysis_run_record(conn, from_ms, to_ms, result.beats, len(result.ticks), len(result.episodes),
+                            dataclasses.asdict(config))
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own:
+            conn.execute("ROLLBACK")
+        raise
+    result.episodes = [dataclasses.replace(e, id=i) for e, i in zip(result.episodes, ids, strict=True)]
+    return result
+
+
+def analysis_import_hook(conn: sqlite3.Connection, imported: Any) -> AnalysisResult:
+    """For ``attune.cli.IMPORT_HOOKS``: analyse the span an import just stored."""
+    return analysis_store_span(conn, int(imported.first_epoch_ms), int(imported.last_epoch_ms))
+
+
+# -- output -----------------------------------------------------------------------------------
+def _r(x: float | None, nd: int) -> float | None:
+    return None if x is None else round(float(x), nd)
+
+
+def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time: bool = True) -> dict[str, Any]:
+    """The JSON document of ``attune analyze``: ticks and episodes, times in seconds from
+    the first beat (``t_s``), plus ``epoch_ms`` when the input had wall time."""
+    t0 = t0_ms if t0_ms is not None else (result.first_beat_ms or 0)
+    ticks = []
+    for t in result.ticks:
+        row: dict[str, Any] = {"t_s": round((t.epoch_ms - t0) / 1000, 3)}
+        if wall_time:
+            row["epoch_ms"] = t.epoch_ms
+        row.update(hr_bpm=_r(t.hr_bpm, 2), ln_rmssd=_r(t.ln_rmssd, 4), score=_r(t.score, 3), state=t.state)
+        ticks.append(row)
+    episodes = []
+    for e in result.episodes:
+        row = {
+            "onset_s": round((e.onset_ms - t0) / 1000, 3),
+            "peak_s": round((e.peak_ms - t0) / 1000, 3),
+            "end_s": None if e.end_ms is None else round((e.end_ms - t0) / 1000, 3),
+            "peak_score": _r(e.peak_score, 3),
+            "delta_hr_bpm": _r(e.delta_hr_bpm, 2),
+            "delta_ln_rmssd": _r(e.delta_ln_rmssd, 4),
+            "quality": _r(e.quality, 3),
+            "duration_s": e.duration_s,
+            "half_recovery_s": e.half_recovery_s,
+            "prolonged": e.prolonged,
+        }
+        if wall_time:
+            row.update(onset_epoch_ms=e.onset_ms, end_epoch_ms=e.end_ms)
+        if e.id is not None:
+            row["id"] = e.id
+        episodes.append(row)
+    return {"ticks": ticks, "episodes": episodes}
+
+
+TICK_CSV_COLUMNS = ("t_s", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms",
+                    "score", "coverage", "artifact_fraction")
+EPISODE_CSV_COLUMNS = ("onset_s", "peak_s", "end_s", "peak_score", "delta_hr_bpm", "delta_ln_rmssd", "quality",
+                       "duration_s", "half_recovery_s", "prolonged")
+
+
+def analysis_ticks_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = None, wall_time: bool = True) -> None:
+    """Ticks as CSV (``epoch_ms`` empty when the input had no wall time)."""
+    t0 = t0_ms if t0_ms is not None else (result.first_beat_ms or 0)
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(TICK_CSV_COLUMNS)
+    for t in result.ticks:
+        w.writerow([round((t.epoch_ms - t0) / 1000, 3), t.epoch_ms if wall_time else "", t.state,
+                    *("" if v is None else round(v, 4) for v in (t.hr_bpm, t.hr_fast_bpm, t.rmssd_ms, t.ln_rmssd,
+                                                                  t.sdnn_ms, t.score)),
+                    round(t.coverage, 4), round(t.artifact_fraction, 4)])
+
+
+def analysis_episodes_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = None) -> None:
+    """Episodes as CSV."""
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(EPISODE_CSV_COLUMNS)
+    for row in analysis_to_dict(result, t0_ms, wall_time=False)["episodes"]:
+        w.writerow(["" if row[c] is None else row[c] for c in EPISODE_CSV_COLUMNS])

@@ -1,0 +1,144 @@
+"""``attune analyze``: re-analyse a file or the stored beats.
+
+    attune analyze FILE [--format json|csv] [--episodes] [-o OUT] [--tz ZONE]
+    attune analyze [--db [PATH]] [--from ISO] [--to ISO] [--format json|csv] ...
+
+With a FILE the recording is analysed on its own (its quiet stretches form the baseline)
+and nothing is stored. Without one, the database (``--db PATH``, else ``$ATTUNE_DB`` or
+the default location) is analysed and the results for the span replace what was stored,
+so ``attune import`` + ``attune analyze`` leaves a fully analysed day for the web app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+PROGRESS_MIN_BEATS = 20_000  # show a progress bar from about 5 h of beats on
+
+
+def add_analyze_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``analyze`` subcommand; its handler is ``args.func(args)``."""
+    p = subparsers.add_parser(
+        "analyze",
+        help="re-analyse a file or the stored beats: ticks, states, activation episodes",
+        description="Analyse an RR file on its own (nothing stored), or the database: "
+                    "results for the span replace earlier ones.",
+    )
+    p.add_argument("file", nargs="?", type=Path, metavar="FILE", help="RR file (any format attune import reads)")
+    p.add_argument("--db", type=Path, metavar="PATH",
+                   help="database to analyse (default: $ATTUNE_DB or the user data directory)")
+    p.add_argument("--from", dest="from_", metavar="ISO", help="start of the span (database; local time unless zoned)")
+    p.add_argument("--to", metavar="ISO", help="end of the span (database, inclusive)")
+    p.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default json)")
+    p.add_argument("--episodes", action="store_true", help="csv: write the episodes instead of the ticks")
+    p.add_argument("--file-format", metavar="FORMAT", help="skip RR file format detection")
+    p.add_argument("--tz", metavar="ZONE", help="time zone for time-of-day baselines and zone-less file times")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_analyze)
+    return p
+
+
+@contextmanager
+def _progress_bar(console: Console, enabled: bool):
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("analysing"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} beats"),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("analyse", total=1)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Handler of ``attune analyze`` (returns the exit status)."""
+    # imported here so that `attune --help` stays fast
+    from attune.ingest.exchange import iso_to_epoch_ms
+    from attune.ingest.formats import RRFormatError, rr_file_read
+    from attune.signals.batch import (
+        AnalysisResult,
+        analysis_episodes_csv,
+        analysis_file,
+        analysis_store_span,
+        analysis_ticks_csv,
+        analysis_to_dict,
+        local_tz,
+    )
+
+    console = Console(stderr=True)
+    tz = None
+    if args.tz:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            tz = ZoneInfo(args.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            console.print(f"[red]error:[/red] unknown time zone {args.tz!r}")
+            return 2
+    show = not args.quiet and console.is_terminal
+    if args.file is not None:
+        if args.db is not None or args.from_ or args.to:
+            console.print("[red]error:[/red] give a FILE or --db/--from/--to, not both")
+            return 2
+        try:
+            n = len(rr_file_read(args.file, args.file_format, tz=tz))
+            with _progress_bar(console, show and n >= PROGRESS_MIN_BEATS) as update:
+                result, beats = analysis_file(args.file, args.file_format, tz=tz, progress=update)
+        except RRFormatError as exc:  # its message names the file
+            console.print(f"[red]error:[/red] {exc}")
+            return 1
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]error:[/red] {args.file}: {exc}")
+            return 1
+        for note in beats.notes:
+            console.print(f"note: {note}")
+        t0, wall = (int(beats.epoch_ms[0]) if len(beats.epoch_ms) else 0), beats.wall_time
+    else:
+        from attune.signals.storage import beats_span
+
+        from attune.config import settings_load
+        from attune.db import db_connect
+
+        db = settings_load(db=args.db).db
+        conn = db_connect(db)
+        try:
+            from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
+            to_ms = iso_to_epoch_ms(args.to) if args.to else None
+            span = beats_span(conn)
+            if span is None:
+                console.print(f"[yellow]no beats stored in {db}[/yellow]")
+                result = None
+            else:
+                lo = span[0] if from_ms is None else max(span[0], from_ms)
+                hi = span[1] if to_ms is None else min(span[1], to_ms)
+                n = conn.execute("SELECT count(*) FROM beat WHERE epoch_ms BETWEEN ? AND ?", (lo, hi)).fetchone()[0]
+                with _progress_bar(console, show and n >= PROGRESS_MIN_BEATS) as update:
+                    result = analysis_store_span(conn, from_ms, to_ms, tz=tz or local_tz(), progress=update)
+        finally:
+            conn.close()
+        if result is None:
+            result = AnalysisResult()
+        t0, wall = result.first_beat_ms or 0, True
+        console.print(f"stored {len(result.ticks)} ticks and {len(result.episodes)} episodes in {db}")
+    with ExitStack() as stack:
+        out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline="")) if args.output else sys.stdout
+        if args.format == "json":
+            json.dump(analysis_to_dict(result, t0, wall), out, separators=(",", ":"))
+            out.write("\n")
+        elif args.episodes:
+            analysis_episodes_csv(result, out, t0)
+        else:
+            analysis_ticks_csv(result, out, t0, wall)
+    return 0
+

@@ -1,0 +1,155 @@
+"""Typed events the signal pipeline emits (the web app turns them into Server-Sent Events).
+
+Every event carries ``epoch_ms``, the tick time it belongs to (not the wall-clock time
+it was computed, which trails by the pipeline latency).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# Tick states. `calibrating` and `unknown` describe the data; the others the person.
+SETTLED = "settled"
+ACTIVATED = "activated"
+HIGH = "high"
+RECOVERING = "recovering"
+PHYSICAL = "physical"
+CALIBRATING = "calibrating"
+UNKNOWN = "unknown"
+STATES = (SETTLED, ACTIVATED, HIGH, RECOVERING, PHYSICAL, CALIBRATING, UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One 5 s tick: features, score and state. Values are None when not valid."""
+
+    epoch_ms: int
+    state: str
+    hr_bpm: float | None
+    hr_fast_bpm: float | None
+    rmssd_ms: float | None
+    ln_rmssd: float | None
+    sdnn_ms: float | None
+    coverage: float
+    artifact_fraction: float
+    score: float | None
+    z_hr: float | None
+    z_ln_rmssd: float | None
+    calibration: float  # baseline calibration progress 0..1
+
+    kind = "tick"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """The displayed state changed at ``epoch_ms`` (after hysteresis and dwell)."""
+
+    epoch_ms: int
+    state: str
+    previous: str | None
+
+    kind = "state"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """An activation episode as known at some tick.
+
+    ``onset_ms`` is its natural key: fixed when the episode starts, never changed by
+    later updates, and (re-analysis permitting) reproduced by a batch analysis.
+    """
+
+    onset_ms: int
+    peak_ms: int
+    end_ms: int | None  # None while open
+    confirmed_ms: int  # tick at which it was (or will be) announced
+    peak_score: float
+    delta_hr_bpm: float  # largest HR rise above baseline (60 s HR)
+    delta_ln_rmssd: float  # largest lnRMSSD fall below baseline (negative)
+    half_recovery_s: float | None  # peak to score <= half the peak score
+    quality: float  # 0..1: valid share of its ticks x their mean coverage
+    prolonged: bool
+    status: str  # "open" | "ended" | "discarded" (turned out to be exertion)
+    id: int | None = None  # database row id, once stored (set by the live pipeline)
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.end_ms is None else (self.end_ms - self.onset_ms) / 1000.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "duration_s": self.duration_s}
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeAnnounced:
+    """An episode is confirmed: the UI may offer to tag it."""
+
+    epoch_ms: int
+    episode: Episode
+
+    kind = "episode_announced"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "epoch_ms": self.epoch_ms, "episode": self.episode.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeUpdated:
+    """An announced episode changed (new peak, prolonged, re-opened by a merge)."""
+
+    epoch_ms: int
+    episode: Episode
+
+    kind = "episode_updated"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "epoch_ms": self.epoch_ms, "episode": self.episode.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeEnded:
+    """An announced episode is over (``episode.status`` "ended"), or was withdrawn
+    because it turned into exertion (``episode.status`` "discarded")."""
+
+    epoch_ms: int
+    episode: Episode
+
+    kind = "episode_ended"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "epoch_ms": self.epoch_ms, "episode": self.episode.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineUpdated:
+    """Baseline estimates were recomputed (an update point)."""
+
+    epoch_ms: int
+    estimates: tuple  # one attune.signals.baseline.Estimate per time-of-day bin
+
+    kind = "baseline"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "epoch_ms": self.epoch_ms, "estimates": [asdict(e) for e in self.estimates]}
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineSampled:
+    """The tick at ``epoch_ms`` has been counted into the baseline (quiet and valid)."""
+
+    epoch_ms: int
+
+    kind = "baseline_sample"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "epoch_ms": self.epoch_ms}
+
+
+Event = Tick | StateChanged | EpisodeAnnounced | EpisodeUpdated | EpisodeEnded | BaselineUpdated | BaselineSampled

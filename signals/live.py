@@ -1,0 +1,139 @@
+"""The live pipeline: beats from the recorder in, ticks/states/episodes stored and
+announced to listeners (the web app's Server-Sent Events).
+
+Wire it as a recorder listener::
+
+    live = LivePipeline(conn)
+    recorder.add_listener(live.push)
+    live.add_listener(lambda events: ...)   # typed events, see attune.signals.events
+    ...
+    live.close()                            # at the end of the recording
+
+:meth:`LivePipeline.push` runs synchronously in the recorder's asyncio loop, inside the
+recorder's open transaction: it writes through the same connection and never commits
+(the recorder commits every 0.5 s) unless it owns the connection.
+
+Latency: an interval is final 16 beats after it (two cleaning passes; ~14 s at 70 bpm)
+and a tick once every interval up to it is; a tick is therefore published ~15-20 s
+after its time. Episodes are announced when confirmed (see attune.signals.episodes).
+
+On start the baseline is rebuilt from the stored ticks counted into it, so a restart
+continues where the last run left off; episodes a crashed run left open are closed.
+The state machine itself starts afresh (as after any gap).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import tzinfo
+
+from attune.ingest.events import Beat
+from attune.signals.batch import DEFAULT_CONFIG, local_tz
+from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
+from attune.signals.pipeline import AnalysisConfig, Analyzer
+from attune.signals.storage import (
+    baseline_rebuild,
+    episodes_close_dangling,
+    events_write,
+)
+
+log = logging.getLogger(__name__)
+
+EventListener = Callable[[list[Event]], None]
+
+
+class LivePipeline:
+    """Beat-by-beat analysis writing to SQLite and notifying listeners.
+
+    Parameters
+    ----------
+    conn : sqlite3.Connection
+        An attune database connection (schema migrated).
+    config : AnalysisConfig
+    tz : tzinfo, optional
+        Local time zone for the time-of-day baseline (default: the machine's).
+    owns_connection : bool
+        True if nobody else manages transactions on ``conn``: then each push commits.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        config: AnalysisConfig = DEFAULT_CONFIG,
+        *,
+        tz: tzinfo | None = None,
+        owns_connection: bool = False,
+    ) -> None:
+        self.conn = conn
+        self.config = config
+        self.tz = tz or local_tz()
+        self.owns_connection = owns_connection
+        self._listeners: list[EventListener] = []
+        self._analyzer: Analyzer | None = None
+        self._episode_ids: dict[int, int] = {}
+        self.closed = False
+        self._write(lambda: episodes_close_dangling(conn))
+
+    def add_listener(self, listener: EventListener) -> None:
+        """Call ``listener(events)`` after each push that produced events."""
+        self._listeners.append(listener)
+
+    @property
+    def analyzer(self) -> Analyzer | None:
+        return self._analyzer
+
+    def push(self, beats: Sequence[Beat]) -> list[Event]:
+        """Analyse newly stored beats (the recorder's listener signature)."""
+        if self.closed or not beats:
+            return []
+        if self._analyzer is None:
+            # the baseline as it stood before these beats (a restart continues from it)
+            baseline = baseline_rebuild(self.conn, beats[0].epoch_ms, self.config.baseline, self.tz)
+            self._analyzer = Analyzer(self.config, baseline=baseline)
+        return self._publish(self._analyzer.push_beats(beats))
+
+    def close(self) -> list[Event]:
+        """End of the recording: deliver the last ticks and close an open episode."""
+        if self.closed:
+            return []
+        self.closed = True
+        if self._analyzer is None:
+            return []
+        return self._publish(self._analyzer.finish())
+
+    def _publish(self, events: list[Event]) -> list[Event]:
+        if not events:
+            return events
+        ids = self._write(lambda: events_write(self.conn, events, "live"))
+        self._episode_ids.update(ids)
+        out = [self._with_id(e) for e in events]
+        for listener in self._listeners:
+            try:
+                listener(out)
+            except Exception:  # a broken listener must not stop the analysis
+                log.exception("signal event listener failed")
+        return out
+
+    def _with_id(self, e: Event) -> Event:
+        if isinstance(e, EpisodeAnnounced | EpisodeUpdated | EpisodeEnded):
+            return dataclasses.replace(e, episode=dataclasses.replace(e.episode, id=self._episode_ids.get(e.episode.onset_ms)))
+        return e
+
+    def _write(self, work: Callable):
+        if not self.owns_connection:
+            return work()
+        began = not self.conn.in_transaction
+        if began:
+            self.conn.execute("BEGIN")
+        try:
+            out = work()
+            if began:
+                self.conn.execute("COMMIT")
+            return out
+        except BaseException:
+            if began:
+                self.conn.execute("ROLLBACK")
+            raise

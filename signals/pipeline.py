@@ -1,0 +1,196 @@
+"""The signal pipeline: beats in, ticks, states and episodes out — one code path for
+live (beats pushed per packet) and batch (a stored day pushed at once).
+
+beats → :class:`~attune.signals.artifacts.BeatCleaner` (two bounded passes)
+      → :class:`~attune.signals.features.FeatureStream` (5 s ticks, 60 s / 10 s windows)
+      → per tick: :class:`~attune.signals.baseline.Baseline` → :func:`score_compute`
+        → :class:`~attune.signals.states.StateMachine` → :class:`EpisodeTracker`
+
+Everything before the per-tick loop gives the same result however the beats were
+chunked; the per-tick loop is sequential and sees the same ticks in the same order, so
+:meth:`Analyzer.push` beat by beat and one big push produce identical events.
+
+Quiet ticks enter the baseline after a hold-back of ``EpisodeConfig.lookback_s``: an
+episode found later may claim them for its onset, and ticks of an episode never count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+
+import numpy as np
+from attune.ingest.events import Beat
+from attune.signals.artifacts import ArtifactConfig, BeatCleaner
+from attune.signals.baseline import Baseline, BaselineConfig
+from attune.signals.episodes import EpisodeConfig, EpisodeTracker
+from attune.signals.events import (
+    CALIBRATING,
+    PHYSICAL,
+    RECOVERING,
+    SETTLED,
+    UNKNOWN,
+    BaselineSampled,
+    BaselineUpdated,
+    Event,
+    StateChanged,
+    Tick,
+)
+from attune.signals.features import FeatureConfig, FeatureStream, TickFeatures
+from attune.signals.states import ScoreConfig, StateConfig, StateMachine, score_compute
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """All parameters of the pipeline (defaults documented in docs/activation.md)."""
+
+    artifacts: ArtifactConfig = field(default_factory=ArtifactConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    score: ScoreConfig = field(default_factory=ScoreConfig)
+    states: StateConfig = field(default_factory=StateConfig)
+    episodes: EpisodeConfig = field(default_factory=EpisodeConfig)
+
+
+def _opt(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+class Analyzer:
+    """Stateful analysis of one beat stream. Memory and per-tick cost stay flat.
+
+    Parameters
+    ----------
+    config : AnalysisConfig
+    baseline : Baseline, optional
+        Baseline to continue from (e.g. rebuilt from stored ticks); a fresh one otherwise.
+    tz : tzinfo
+        Local time zone for the time-of-day baseline (ignored if ``baseline`` is given).
+    """
+
+    def __init__(
+        self, config: AnalysisConfig = AnalysisConfig(), baseline: Baseline | None = None, tz: tzinfo = UTC
+    ) -> None:
+        self.config = config
+        self.cleaner = BeatCleaner(config.artifacts)
+        self.features = FeatureStream(config.features)
+        self.baseline = baseline if baseline is not None else Baseline(config.baseline, tz)
+        tick_ms = config.features.tick_ms
+        self.machine = StateMachine(config.states, tick_ms)
+        self.episodes = EpisodeTracker(config.episodes, tick_ms)
+        self._holdback_ms = int(config.episodes.lookback_s * 1000)
+        self._quiet: deque[list] = deque()  # [epoch_ms, hr, hr_fast, ln, still_quiet]
+        self._shown: str | None = None
+        self._shown_ms = 0
+        self.ticks_processed = 0
+
+    # -- input ---------------------------------------------------------------------------
+    def push(self, epoch_ms: np.ndarray, rr_ms: np.ndarray, segment_id: np.ndarray, flags: np.ndarray) -> list[Event]:
+        """Add beats (arrays, arrival order); return the events that became final."""
+        batch = self.cleaner.push(epoch_ms, rr_ms, segment_id, flags)
+        return self._on_ticks(self.features.push(batch))
+
+    def push_beats(self, beats: Sequence[Beat]) -> list[Event]:
+        """Add stored beats (as the recorder hands them to its listeners)."""
+        if not beats:
+            return []
+        return self.push(
+            np.fromiter((b.epoch_ms for b in beats), dtype=np.int64, count=len(beats)),
+            np.fromiter((b.rr_ms for b in beats), dtype=float, count=len(beats)),
+            np.fromiter((b.segment_id for b in beats), dtype=np.int64, count=len(beats)),
+            np.fromiter((b.flags for b in beats), dtype=np.int64, count=len(beats)),
+        )
+
+    def finish(self) -> list[Event]:
+        """End of stream: deliver the last ticks, end an open episode, commit quiet ticks."""
+        events = self._on_ticks(self.features.push(self.cleaner.finish()))
+        events += self.episodes.interrupt(self._shown_ms)
+        while self._quiet:
+            events += self._commit(self._quiet.popleft())
+        return events
+
+    # -- the per-tick loop ---------------------------------------------------------------------
+    def _on_ticks(self, f: TickFeatures) -> list[Event]:
+        events: list[Event] = []
+        if not len(f):
+            return events
+        cfg = self.config
+        st = cfg.states
+        # plain Python lists: per-element numpy access would cost more than the work
+        cols = (f.epoch_ms.tolist(), f.valid.tolist(), f.hr_bpm.tolist(), f.hr_fast_bpm.tolist(),
+                f.rmssd_ms.tolist(), f.ln_rmssd.tolist(), f.sdnn_ms.tolist(), f.coverage.tolist(),
+                f.artifact_fraction.tolist())
+        baseline, machine, episodes = self.baseline, self.machine, self.episodes
+        for t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art in zip(*cols, strict=True):
+            if baseline.update_due(t):
+                baseline.update(t)
+                events.append(BaselineUpdated(t, tuple(baseline.estimates())))
+            est = baseline.estimate(t)
+            calibrated = est.progress >= 1.0
+            if machine.gap_exceeded(t):
+                events += episodes.interrupt(t)
+                machine.reset()
+            previous = machine.state
+            scored = score_compute(hr, hr_fast, ln, est, cfg.score) if valid else None
+            state = machine.step(t, scored)
+            shown = UNKNOWN if not valid else (CALIBRATING if not calibrated else state)
+            tick = Tick(
+                t, shown, _opt(hr), _opt(hr_fast), _opt(rmssd), _opt(ln), _opt(sdnn), coverage, art,
+                None if scored is None else scored.score,
+                None if scored is None else scored.z_hr,
+                None if scored is None else scored.z_ln_rmssd,
+                est.progress,
+            )
+            events.append(tick)
+            if shown != self._shown:
+                events.append(StateChanged(t, shown, self._shown))
+                self._shown = shown
+            self._shown_ms = t
+            if scored is not None:
+                hr_fast_excess = scored.hr_excess_bpm if math.isnan(hr_fast) else hr_fast - est.hr_fast_bpm
+                suspect = hr_fast_excess >= st.physical_hr_bpm or machine.exertion(scored)
+                events += episodes.step(
+                    t, state, previous, scored.score, scored.hr_excess_bpm, scored.ln_rmssd_delta,
+                    coverage, suspect, machine.transition_from_ms, active=calibrated,
+                )
+            else:
+                events += episodes.step(t, state, previous, None, None, None, coverage, False, None,
+                                        active=calibrated)
+            events += self._quiet_track(t, scored, hr, hr_fast, ln, state, calibrated)
+            self.ticks_processed += 1
+        return events
+
+    def _quiet_track(self, t, scored, hr, hr_fast, ln, state, calibrated) -> list[Event]:
+        """Queue the tick as a baseline candidate; commit those past the hold-back."""
+        if scored is not None:
+            if calibrated:
+                quiet = state == SETTLED
+            else:
+                # while calibrating the machine compares with a half-prior baseline and
+                # may sit in `activated`; accept all but exertion and extreme scores so a
+                # person far from the population prior still calibrates
+                quiet = (state != PHYSICAL and not (state == RECOVERING and self.machine.after_physical)
+                         and scored.score < self.config.states.high_score)
+            if quiet and self.episodes.open_onset_ms is None:
+                self._quiet.append([t, hr, hr_fast, ln, True])
+        onset = self.episodes.open_onset_ms
+        if onset is not None:
+            for item in self._quiet:  # an episode claims its onset ticks
+                if item[0] >= onset:
+                    item[4] = False
+        events: list[Event] = []
+        while self._quiet and self._quiet[0][0] <= t - self._holdback_ms:
+            events += self._commit(self._quiet.popleft())
+        return events
+
+    def _commit(self, item: list) -> list[Event]:
+        t, hr, hr_fast, ln, still_quiet = item
+        if not still_quiet:
+            return []
+        self.baseline.add(t, hr, hr_fast, ln)
+        return [BaselineSampled(t)]
+
+

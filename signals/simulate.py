@@ -1,0 +1,347 @@
+"""Simulated days of RR intervals with known activation episodes and exertion bouts.
+
+Used by the tests (detection against ground truth), the benchmarks and the demo (a
+realistic previous day). The model, per person and day:
+
+* **Heart period** ``60000 / HR(t)`` with HR = resting level + circadian swing (peak in
+  the afternoon) + slow Ornstein-Uhlenbeck drift (posture, digestion, temperature) +
+  events.
+* **Vagal tone** ``v(t)`` (1 = the person's resting level) scales respiratory sinus
+  arrhythmia (RSA, at a breathing rate that wanders around 0.25 Hz) and beat-to-beat
+  noise, so RMSSD is roughly proportional to ``v``; it has its own slow drift.
+* **Mayer waves** at ~0.1 Hz (baroreflex), partly vagal.
+* Beats are placed by integral pulse frequency modulation (a beat each time the
+  integrated heart rate crosses a whole number), then beat noise is added to each RR.
+* **Activation episodes** (waiting, bracing): HR +6..15 bpm and RMSSD x0.5..0.7 within
+  ~20 s, held 2..8 min, recovering with a ~75 s time constant.
+* **Exertion bouts** (walk, stairs, cycling): HR +25..50 bpm over ~1 min, vagal tone
+  x0.2..0.35, 8..25 min, then a two-speed recovery (fast ~1 min, slow ~5 min) as after
+  real exercise.
+* **Artifacts** at a given rate: premature beats (short interval + compensatory pause),
+  missed beats (two intervals merged) and extra beats (one interval split).
+* **Gaps**: the strap taken off for minutes (no beats; a new segment afterwards).
+
+Every event is returned with its times, so detection can be scored.
+
+References
+----------
+* Mateo, J., & Laguna, P. (2000). Improved heart rate variability signal analysis from the
+  beat occurrence times according to the IPFM model. IEEE Transactions on Biomedical
+  Engineering, 47(8), 985-996 (integral pulse frequency modulation).
+* McSharry, P. E., Clifford, G. D., Tarassenko, L., & Smith, L. A. (2003). A dynamical
+  model for generating synthetic electrocardiogram signals. IEEE Transactions on
+  Biomedical Engineering, 50(3), 289-294 (RSA + Mayer wave RR model).
+* Imai, K., et al. (1994). Vagally mediated heart rate recovery after exercise is
+  accelerated in athletes but blunted in patients with chronic heart failure. Journal of
+  the American College of Cardiology, 24(6), 1529-1535 (fast and slow HR recovery).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+
+import numpy as np
+
+_DT_S = 0.25  # model grid step
+
+
+@dataclass(frozen=True)
+class SimEvent:
+    """Ground truth for one event (times in Unix ms)."""
+
+    kind: str  # "activation" | "exertion" | "gap"
+    onset_ms: int
+    plateau_end_ms: int  # the event stops driving HR (recovery starts)
+    end_ms: int  # roughly back to baseline (3 recovery time constants)
+    delta_hr_bpm: float = 0.0
+    rmssd_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class PersonProfile:
+    """One simulated person's resting physiology."""
+
+    resting_hr_bpm: float = 64.0
+    rmssd_ms: float = 40.0
+    circadian_hr_bpm: float = 4.0  # half the afternoon-vs-morning swing
+    drift_hr_bpm: float = 2.5  # SD of the slow HR drift
+    drift_ln_vagal: float = 0.12  # SD of the slow log vagal-tone drift
+    drift_tau_s: float = 600.0
+
+
+@dataclass
+class Simulation:
+    """Beats of one or more simulated days and what happened in them."""
+
+    epoch_ms: np.ndarray  # int64, time of each beat (end of its RR)
+    rr_ms: np.ndarray
+    segment_id: np.ndarray  # int64; a new segment after every gap
+    flags: np.ndarray  # int64; 0 (the simulator makes no ingest flags)
+    events: list[SimEvent] = field(default_factory=list)
+    artifact_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def activations(self) -> list[SimEvent]:
+        return [e for e in self.events if e.kind == "activation"]
+
+    def exertions(self) -> list[SimEvent]:
+        return [e for e in self.events if e.kind == "exertion"]
+
+    def __len__(self) -> int:
+        return int(self.rr_ms.size)
+
+
+def _ou(n: int, dt_s: float, tau_s: float, sd: float, rng: np.random.Generator) -> np.ndarray:
+    """Ornstein-Uhlenbeck process (stationary, given SD and time constant).
+
+    The AR(1) recursion ``x[k] = a x[k-1] + e[k]`` is solved exactly block by block:
+    within a block ``x[k] = a^k (x0 + sum_j a^-j e[j])``, blocks short enough that
+    ``a^-k`` stays below 1e6.
+    """
+    a = float(np.exp(-dt_s / tau_s))
+    noise = rng.normal(0.0, sd * np.sqrt(1 - a * a), n)
+    x = rng.normal(0.0, sd)
+    out = np.empty(n)
+    block = max(1, int(np.log(1e6) * tau_s / dt_s))
+    for s in range(0, n, block):
+        e = noise[s : s + block]
+        k = np.arange(1, e.size + 1)
+        out[s : s + e.size] = a**k * (x + np.cumsum(e * a ** (-k)))
+        x = out[s + e.size - 1]
+    return out
+
+
+def _schedule(
+    rng: np.random.Generator, start_s: float, stop_s: float, count: int, length_s: tuple[float, float],
+    taken: list[tuple[float, float]], margin_s: float,
+) -> list[tuple[float, float]]:
+    """Place ``count`` non-overlapping intervals at random, ``margin_s`` from others."""
+    placed: list[tuple[float, float]] = []
+    for _ in range(count):
+        for _attempt in range(200):
+            length = rng.uniform(*length_s)
+            if stop_s - length <= start_s:  # the recording is too short for it: skip
+                break
+            t0 = rng.uniform(start_s, stop_s - length)
+            if all(t0 > b + margin_s or t0 + length < a - margin_s for a, b in taken + placed):
+                placed.append((t0, t0 + length))
+                break
+    return sorted(placed)
+
+
+def day_simulate(
+    start_epoch_ms: int,
+    duration_s: float = 16 * 3600,
+    *,
+    seed: int = 0,
+    person: PersonProfile = PersonProfile(),
+    n_activations: int = 8,
+    n_exertions: int = 2,
+    n_gaps: int = 1,
+    artifact_rate: float = 0.003,
+    tz: tzinfo = UTC,
+    first_segment_id: int = 1,
+) -> Simulation:
+    """Simulate one waking day of beats.
+
+    Parameters
+    ----------
+    start_epoch_ms : int
+        Unix time of the start (e.g. 07:00 local).
+    duration_s : float
+        Length of the recording in seconds (default 16 h).
+    seed : int
+        Random seed: the same seed gives the same day.
+    person : PersonProfile
+    n_activations, n_exertions, n_gaps : int
+        How many activation episodes, exertion bouts and strap-off gaps to place.
+    artifact_rate : float
+        Fraction of beats turned into artifacts (premature, missed, extra in equal parts).
+    tz : tzinfo
+        Local time zone (for the circadian swing).
+    first_segment_id : int
+        Segment id of the first beat (segments count up after each gap).
+
+    Returns
+    -------
+    Simulation
+
+    Examples
+    --------
+    >>> sim = day_simulate(1_700_000_000_000, 7200, n_activations=1, n_exertions=0, n_gaps=0)
+    >>> 7000 < len(sim) < 9000, sim.activations()[0].kind
+    (True, 'activation')
+    """
+    rng = np.random.default_rng(seed)
+    n = int(duration_s / _DT_S)
+    t = np.arange(n) * _DT_S
+    t0_local = datetime.fromtimestamp(start_epoch_ms / 1000, tz=UTC).astimezone(tz)
+    hour = (t0_local.hour + t0_local.minute / 60 + t / 3600) % 24
+    hr = person.resting_hr_bpm + person.circadian_hr_bpm * np.cos(2 * np.pi * (hour - 16) / 24)
+    hr = hr + _ou(n, _DT_S, person.drift_tau_s, person.drift_hr_bpm, rng)
+    ln_v = _ou(n, _DT_S, person.drift_tau_s, person.drift_ln_vagal, rng)
+
+    margin = 20 * 60.0
+    exert = _schedule(rng, 1800, duration_s - 3600, n_exertions, (8 * 60, 25 * 60), [], margin)
+    act = _schedule(rng, 1800, duration_s - 900, n_activations, (2 * 60, 8 * 60), exert, margin)
+    gaps = _schedule(rng, 3600, duration_s - 1800, n_gaps, (5 * 60, 20 * 60), exert + act, 10 * 60)
+
+    events: list[SimEvent] = []
+    for a, b in act:
+        d_hr = rng.uniform(6, 15)
+        factor = rng.uniform(0.5, 0.7)
+        tau_on, tau_off = 7.0, 75.0  # ~20 s to 95 %, ~75 s recovery constant
+        rise = 1 - np.exp(-np.clip(t - a, 0, None) / tau_on)
+        fall = (1 - np.exp(-(b - a) / tau_on)) * np.exp(-np.clip(t - b, 0, None) / tau_off)
+        shape = np.where(t < a, 0.0, np.where(t < b, rise, fall))
+        hr += d_hr * shape
+        ln_v += np.log(factor) * shape
+        events.append(SimEvent("activation", start_epoch_ms + int(a * 1000), start_epoch_ms + int(b * 1000),
+                               start_epoch_ms + int((b + 3 * tau_off) * 1000), round(d_hr, 2), round(factor, 3)))
+    for a, b in exert:
+        d_hr = rng.uniform(25, 50)
+        factor = rng.uniform(0.2, 0.35)
+        tau_on = 20.0
+        on = np.where(t < a, 0.0, 1 - np.exp(-np.clip(t - a, 0, None) / tau_on))
+        level = np.where(t < b, on, 0.0)
+        at_end = 1 - np.exp(-(b - a) / tau_on)
+        after = t >= b
+        since = np.clip(t - b, 0, None)
+        # two-speed recovery: 60 % within ~1 min, the rest over ~5 min
+        rec_hr = at_end * (0.6 * np.exp(-since / 60.0) + 0.4 * np.exp(-since / 300.0))
+        rec_v = at_end * np.exp(-since / 300.0)
+        hr += d_hr * np.where(after, rec_hr, level)
+        ln_v += np.log(factor) * np.where(after, rec_v, level)
+        events.append(SimEvent("exertion", start_epoch_ms + int(a * 1000), start_epoch_ms + int(b * 1000),
+                               start_epoch_ms + int((b + 900) * 1000), round(d_hr, 2), round(factor, 3)))
+
+    v = np.exp(ln_v)
+    mean_rr = 60_000.0 / hr
+    # RSA: breathing rate wanders around 0.25 Hz; amplitude follows vagal tone. The
+    # constants make RMSSD ~= person.rmssd_ms * v at rest (checked by the tests).
+    f_resp = 0.25 + _ou(n, _DT_S, 120.0, 0.03, rng)
+    phase_resp = 2 * np.pi * np.cumsum(f_resp) * _DT_S
+    amp_rsa = person.rmssd_ms * v / 1.05
+    mayer = 0.5 * person.rmssd_ms * np.sqrt(v) * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 2 * np.pi))
+    inst_rr = mean_rr + amp_rsa * np.sin(phase_resp) + mayer
+    # integral pulse frequency modulation
+    beats_done = np.cumsum(_DT_S * 1000.0 / inst_rr)
+    k = np.arange(1, int(beats_done[-1]))
+    beat_s = np.interp(k, beats_done, t)
+    rr = np.diff(beat_s, prepend=0.0) * 1000.0
+    v_beat = np.interp(beat_s, t, v)
+    rr = rr + rng.normal(0.0, 0.3 * person.rmssd_ms / 1.05, rr.size) * v_beat
+    rr = rr[1:]  # the first interval has no real start
+    beat_s = beat_s[1:]
+
+    # strap off: drop the beats, start a new segment afterwards
+    keep = np.ones(rr.size, dtype=bool)
+    segment = np.full(rr.size, first_segment_id, dtype=np.int64)
+    for a, b in gaps:
+        inside = (beat_s >= a) & (beat_s < b)
+        keep &= ~inside
+        segment[beat_s >= b] += 1
+        events.append(SimEvent("gap", start_epoch_ms + int(a * 1000), start_epoch_ms + int(b * 1000),
+                               start_epoch_ms + int(b * 1000)))
+    rr, beat_s, segment = rr[keep], beat_s[keep], segment[keep]
+    # where each segment's first interval starts; artifacts keep RR sums within a segment,
+    # so beat times stay on the model's clock
+    firsts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    seg_start_s = dict(zip(segment[firsts].tolist(), (beat_s[firsts] - rr[firsts] / 1000).tolist(), strict=True))
+    rr, segment, art_index = _artifacts_inject(rr, segment, artifact_rate, rng)
+    epoch = _times(start_epoch_ms, rr, segment, seg_start_s)
+    events.sort(key=lambda e: e.onset_ms)
+    return Simulation(epoch, rr, segment, np.zeros(rr.size, dtype=np.int64), events, art_index)
+
+
+def _artifacts_inject(rr: np.ndarray, segment: np.ndarray, rate: float, rng: np.random.Generator):
+    """Turn ``rate`` of the beats into premature, missed or extra beats."""
+    n = rr.size
+    count = int(rate * n)
+    if count == 0:
+        return rr, segment, np.zeros(0, dtype=np.int64)
+    pos = np.sort(rng.choice(np.arange(2, n - 3), count, replace=False))
+    pos = pos[np.r_[True, np.diff(pos) > 3]]  # keep them apart
+    kinds = rng.integers(0, 3, pos.size)
+    out_rr, out_seg, marks = [], [], []
+    last = 0
+    shift = 0
+    for p, kind in zip(pos.tolist(), kinds.tolist(), strict=True):
+        if segment[p] != segment[p + 1]:
+            continue
+        out_rr.append(rr[last:p])
+        out_seg.append(segment[last:p])
+        if kind == 0:  # premature beat with compensatory pause
+            f = rng.uniform(0.6, 0.8)
+            a = rr[p] * f
+            out_rr.append(np.array([a, rr[p] + rr[p + 1] - a]))
+            out_seg.append(segment[p : p + 2])
+            marks.append(p + shift)
+            last = p + 2
+        elif kind == 1:  # missed beat: two intervals merged
+            out_rr.append(np.array([rr[p] + rr[p + 1]]))
+            out_seg.append(segment[p : p + 1])
+            marks.append(p + shift)
+            last = p + 2
+            shift -= 1
+        else:  # extra beat: one interval split
+            f = rng.uniform(0.3, 0.7)
+            out_rr.append(np.array([rr[p] * f, rr[p] * (1 - f)]))
+            out_seg.append(np.array([segment[p], segment[p]]))
+            marks.append(p + shift)
+            last = p + 1
+            shift += 1
+    out_rr.append(rr[last:])
+    out_seg.append(segment[last:])
+    return np.concatenate(out_rr), np.concatenate(out_seg), np.asarray(marks, dtype=np.int64)
+
+
+def _times(start_epoch_ms: int, rr: np.ndarray, segment: np.ndarray, seg_start_s: dict) -> np.ndarray:
+    """Beat times: RR sums within a segment, from where the segment starts."""
+    epoch = np.empty(rr.size)
+    starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    ends = np.r_[starts[1:], rr.size]
+    for a, b in zip(starts, ends, strict=True):
+        epoch[a:b] = start_epoch_ms + seg_start_s[int(segment[a])] * 1000 + np.cumsum(rr[a:b])
+    return np.round(epoch).astype(np.int64)
+
+
+def days_simulate(
+    first_day_start_epoch_ms: int,
+    n_days: int = 2,
+    *,
+    seed: int = 0,
+    wake_hours: float = 16.0,
+    person: PersonProfile = PersonProfile(),
+    tz: tzinfo = UTC,
+    **day_options,
+) -> Simulation:
+    """Several consecutive waking days (the strap is off overnight: new segments).
+
+    ``first_day_start_epoch_ms`` is the first morning's start; each next day starts 24 h
+    later. Other keyword arguments go to :func:`day_simulate`.
+    """
+    parts = []
+    segment = 1
+    for d in range(n_days):
+        sim = day_simulate(
+            first_day_start_epoch_ms + d * 86_400_000, wake_hours * 3600, seed=seed * 1000 + d,
+            person=person, tz=tz, first_segment_id=segment, **day_options,
+        )
+        segment = int(sim.segment_id.max()) + 1 if len(sim) else segment
+        parts.append(sim)
+    offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    return Simulation(
+        np.concatenate([p.epoch_ms for p in parts]),
+        np.concatenate([p.rr_ms for p in parts]),
+        np.concatenate([p.segment_id for p in parts]),
+        np.concatenate([p.flags for p in parts]),
+        [e for p in parts for e in p.events],
+        np.concatenate([p.artifact_index + o for p, o in zip(parts, offsets, strict=True)]),
+    )
+
+
+def morning_epoch_ms(date: str, hour: float = 7.0, tz: tzinfo = UTC) -> int:
+    """Unix ms of ``hour`` o'clock local time on ISO ``date`` (e.g. ``"2026-03-02"``)."""
+    day = datetime.fromisoformat(date).replace(tzinfo=tz)
+    return int((day + timedelta(hours=hour)).timestamp() * 1000)
