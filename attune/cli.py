@@ -7,7 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -87,6 +87,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from attune.ingest.exchange import ImportRefused, epoch_ms_to_iso, iso_to_epoch_ms, rr_import
     from attune.ingest.formats import RRFormatError
+    from attune.signals.batch import analysis_import_hook
 
     settings = _settings(args)
     conn = db_connect(settings.db)
@@ -107,15 +108,12 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
             for note in result.notes:
                 console.print(f"  note: {note}")
-            for hook in IMPORT_HOOKS:
-                hook(conn, result)
+            # analyse what was imported, so the timeline shows it right away
+            analysis = analysis_import_hook(conn, result)
+            console.print(f"  analysed: {len(analysis.ticks)} ticks, {len(analysis.episodes)} episodes")
     finally:
         conn.close()
     return status
-
-
-# Called after each successful import (the signal pipeline analyses what was imported).
-IMPORT_HOOKS: list[Callable] = []
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -175,6 +173,12 @@ def parser_build() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("csv", "json", "rr"), required=True)
     p.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     p.set_defaults(func=cmd_export)
+
+    from attune.api.cli import add_parsers as api_add_parsers
+    from attune.signals.cli import add_analyze_parser
+
+    add_analyze_parser(sub)
+    api_add_parsers(sub)
     return parser
 
 

@@ -25,6 +25,7 @@ from attune.ingest.timestamps import BeatClock, ClockConfig
 log = logging.getLogger(__name__)
 
 BeatListener = Callable[[list[Beat]], None]
+StatusListener = Callable[[str, dict, int], None]  # kind, value, epoch_ms
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Recorder:
         self.clock = BeatClock(clock or ClockConfig())
         self.stats = RecorderStats()
         self._listeners: list[BeatListener] = []
+        self._status_listeners: list[StatusListener] = []
         self._device_id: int | None = None
         self._segment_id: int | None = None
         self._contact: bool | None = None
@@ -80,6 +82,10 @@ class Recorder:
     def add_listener(self, listener: BeatListener) -> None:
         """Call ``listener(beats)`` synchronously after each packet's beats are stored."""
         self._listeners.append(listener)
+
+    def add_status_listener(self, listener: StatusListener) -> None:
+        """Call ``listener(kind, value, epoch_ms)`` after each status event is stored."""
+        self._status_listeners.append(listener)
 
     # -- the consumer loop --------------------------------------------------------------
     async def run(self, queue: asyncio.Queue[Notification | LinkEvent | None]) -> None:
@@ -122,10 +128,13 @@ class Recorder:
     def status_event(self, kind: str, value: dict | None = None, *, wall_ns: int | None = None) -> None:
         self._begin()
         epoch_ms = (wall_ns if wall_ns is not None else time.time_ns()) // 1_000_000
+        value = value or {}
         self.conn.execute(
             "INSERT INTO status_event(epoch_ms, device_id, kind, value) VALUES (?,?,?,?)",
-            (epoch_ms, self._device_id, kind, json.dumps(value or {}, sort_keys=True)),
+            (epoch_ms, self._device_id, kind, json.dumps(value, sort_keys=True)),
         )
+        for listener in self._status_listeners:
+            listener(kind, value, epoch_ms)
 
     # -- notifications ------------------------------------------------------------------------
     def handle_notification(self, n: Notification) -> list[Beat]:

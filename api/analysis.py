@@ -1,0 +1,233 @@
+"""Reading what ``signals/`` stored (``0002_signals.sql``): ticks, state changes, episodes.
+
+Everything the API knows about the signals schema is in this module, so a change there
+is a change here only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from attune.api.timefmt import iso
+from attune.signals.events import ACTIVATED, HIGH
+from attune.signals.features import FeatureConfig
+from attune.signals.states import StateConfig
+
+# Plain words for the states (seeds/README.md: gentle and descriptive, never alarming).
+STATE_WORDS = {
+    "settled": "settled",
+    "activated": "activated",
+    "high": "strongly activated",
+    "recovering": "recovering",
+    "physical": "moving",
+    "calibrating": "getting to know you",
+    "unknown": "no clear signal",
+}
+
+# the chart's score axis always shows at least this range (score units: see signals.states)
+SCORE_MIN, SCORE_MAX = -1.0, 4.0
+ACTIVATE_SCORE = StateConfig().activate_score
+TICK_MS = FeatureConfig().tick_ms
+
+
+def state_words(state: str | None) -> str | None:
+    if state is None:
+        return None
+    return STATE_WORDS.get(state, state.replace("_", " "))
+
+
+@dataclass(frozen=True, slots=True)
+class TickRow:
+    epoch_ms: int
+    hr_bpm: float | None
+    ln_rmssd: float | None
+    score: float | None
+    state: str
+    calibration: float
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeRow:
+    id: int
+    onset_ms: int
+    peak_ms: int
+    end_ms: int | None  # None while open
+    peak_score: float
+    delta_hr_bpm: float
+    delta_ln_rmssd: float
+    half_recovery_s: float | None
+    quality: float
+    prolonged: bool
+    last_tick_ms: int  # how far the analysis has got (an open episode reaches that far)
+
+    @property
+    def extent_end_ms(self) -> int:
+        """End, or for an open episode the latest analysed tick (never before the peak)."""
+        if self.end_ms is not None:
+            return self.end_ms
+        return max(self.peak_ms, self.last_tick_ms, self.onset_ms + TICK_MS)
+
+
+def tick_latest(conn: sqlite3.Connection) -> TickRow | None:
+    row = conn.execute(
+        "SELECT epoch_ms, hr_bpm, ln_rmssd, score, state, calibration FROM tick ORDER BY epoch_ms DESC LIMIT 1"
+    ).fetchone()
+    return TickRow(*row) if row else None
+
+
+def calibration(conn: sqlite3.Connection) -> dict:
+    """Baseline calibration from the latest tick (none yet: nothing learned)."""
+    tick = tick_latest(conn)
+    progress = min(1.0, tick.calibration) if tick else 0.0
+    done = progress >= 1.0
+    return {
+        "done": done,
+        "progress": round(progress, 3),
+        "message": None if done else "Getting to know your quiet baseline — this takes about an hour of ordinary wear.",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    """Ticks summarised per time bucket (None where a bucket holds no tick)."""
+
+    hr_bpm: list[float | None]
+    ln_rmssd: list[float | None]
+    score: list[float | None]
+    state: list[str | None]  # the state most of the bucket's ticks were in
+
+
+def tick_buckets(conn: sqlite3.Connection, from_ms: int, bucket_ms: int, n: int) -> Buckets:
+    """Mean HR, lnRMSSD and score and the main state in each of ``n`` buckets from
+    ``from_ms``. One grouped scan in SQLite: a day of ticks never reaches Python."""
+    hr: list[float | None] = [None] * n
+    ln: list[float | None] = [None] * n
+    sc: list[float | None] = [None] * n
+    state: list[str | None] = [None] * n
+    sums = [[0.0, 0, 0.0, 0, 0.0, 0] for _ in range(n)]
+    top = [0] * n
+    for b, st, count, hs, hn, ls, lnn, ss, sn in conn.execute(
+        "SELECT (epoch_ms - ?1) / ?2 AS b, state, count(*), total(hr_bpm), count(hr_bpm),"
+        " total(ln_rmssd), count(ln_rmssd), total(score), count(score)"
+        " FROM tick WHERE epoch_ms >= ?1 AND epoch_ms < ?1 + ?2 * ?3 GROUP BY b, state",
+        (from_ms, bucket_ms, n),
+    ):
+        acc = sums[b]
+        acc[0] += hs
+        acc[1] += hn
+        acc[2] += ls
+        acc[3] += lnn
+        acc[4] += ss
+        acc[5] += sn
+        if count > top[b]:
+            top[b], state[b] = count, st
+    for b, (hs, hn, ls, lnn, ss, sn) in enumerate(sums):
+        hr[b] = round(hs / hn, 2) if hn else None
+        ln[b] = round(ls / lnn, 3) if lnn else None
+        sc[b] = round(ss / sn, 2) if sn else None
+    return Buckets(hr, ln, sc, state)
+
+
+def activated_s(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> float:
+    """Time spent activated (or strongly so): one tick stands for its 5 s."""
+    n = conn.execute(
+        "SELECT count(*) FROM tick WHERE epoch_ms >= ? AND epoch_ms < ? AND state IN (?, ?)",
+        (from_ms, to_ms, ACTIVATED, HIGH),
+    ).fetchone()[0]
+    return n * TICK_MS / 1000
+
+
+# -- episodes -------------------------------------------------------------------------------------
+_EPISODE_SELECT = (
+    "SELECT id, onset_ms, peak_ms, end_ms, peak_score, delta_hr_bpm, delta_ln_rmssd, half_recovery_s,"
+    " quality, prolonged FROM episode WHERE status != 'discarded'"
+)
+
+
+def _last_tick_ms(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT coalesce(max(epoch_ms), 0) FROM tick").fetchone()[0]
+
+
+def _episode(row: sqlite3.Row | tuple, last_tick_ms: int) -> EpisodeRow:
+    r = tuple(row)
+    return EpisodeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), last_tick_ms)
+
+
+def episodes_between(conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None) -> list[EpisodeRow]:
+    """Episodes (not those that turned out to be exertion) meeting ``[from_ms, to_ms)``."""
+    sql, args = _EPISODE_SELECT, []
+    if to_ms is not None:
+        sql += " AND onset_ms < ?"
+        args.append(to_ms)
+    if from_ms is not None:
+        sql += " AND (end_ms IS NULL OR end_ms > ?)"
+        args.append(from_ms)
+    rows = conn.execute(sql + " ORDER BY onset_ms", args).fetchall()
+    last = _last_tick_ms(conn) if any(r[3] is None for r in rows) else 0
+    return [_episode(r, last) for r in rows]
+
+
+def episode_get(conn: sqlite3.Connection, episode_id: int) -> EpisodeRow | None:
+    row = conn.execute(_EPISODE_SELECT + " AND id=?", (episode_id,)).fetchone()
+    if row is None:
+        return None
+    return _episode(row, _last_tick_ms(conn) if row[3] is None else 0)
+
+
+# -- export and tailing ----------------------------------------------------------------------------
+TICK_EXPORT_COLUMNS = ("at", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms",
+                       "coverage", "artifact_fraction", "score", "z_hr", "z_ln_rmssd", "calibration")
+
+
+def tick_export_rows(conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]:
+    sql, args = f"SELECT {', '.join(TICK_EXPORT_COLUMNS[1:])} FROM tick WHERE 1=1", []
+    if from_ms is not None:
+        sql += " AND epoch_ms >= ?"
+        args.append(from_ms)
+    if to_ms is not None:
+        sql += " AND epoch_ms < ?"
+        args.append(to_ms)
+    for r in conn.execute(sql + " ORDER BY epoch_ms", args):
+        yield (iso(r[0]), *tuple(r))
+
+
+class AnalysisCursor:
+    """For the database tailer (``attune serve``): the ticks, state changes and episode
+    changes written since the last poll, as live events."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.tick_ms = _last_tick_ms(conn)
+        self.state_ms = conn.execute("SELECT coalesce(max(epoch_ms), 0) FROM state_change").fetchone()[0]
+        self.episode_ms = conn.execute("SELECT coalesce(max(updated_ms), 0) FROM episode").fetchone()[0]
+
+    def poll(self) -> list[tuple[str, dict]]:
+        events: list[tuple[str, dict]] = []
+        for epoch_ms, state, previous in self.conn.execute(
+            "SELECT epoch_ms, state, previous FROM state_change WHERE epoch_ms > ? ORDER BY epoch_ms LIMIT 500",
+            (self.state_ms,),
+        ):
+            self.state_ms = epoch_ms
+            events.append(("state", {"at": iso(epoch_ms), "state": state, "previous": previous,
+                                     "state_words": state_words(state)}))
+        tick = self.conn.execute(
+            "SELECT epoch_ms, hr_bpm, ln_rmssd, score, state, calibration FROM tick WHERE epoch_ms > ?"
+            " ORDER BY epoch_ms DESC LIMIT 1", (self.tick_ms,),
+        ).fetchone()
+        if tick is not None:  # only the newest: the page shows the present
+            self.tick_ms = tick[0]
+            events.append(("tick", {
+                "at": iso(tick[0]), "hr_bpm": tick[1], "ln_rmssd": tick[2], "score": tick[3], "state": tick[4],
+                "state_words": state_words(tick[4]),
+                "calibration": {"done": tick[5] >= 1.0, "progress": round(min(1.0, tick[5]), 3)},
+            }))
+        for onset_ms, status, updated_ms in self.conn.execute(
+            "SELECT onset_ms, status, updated_ms FROM episode WHERE updated_ms > ? ORDER BY updated_ms LIMIT 500",
+            (self.episode_ms,),
+        ):
+            self.episode_ms = max(self.episode_ms, updated_ms)
+            what = {"open": "updated", "ended": "ended", "discarded": "discarded"}.get(status, "updated")
+            events.append(("episode", {"event": what, "at": iso(updated_ms), "start": iso(onset_ms)}))
+        return events

@@ -1,0 +1,186 @@
+"""The web app: FastAPI routes over one attune database, plus the phone page.
+
+:func:`app_create` builds it for all three commands — ``attune run`` and ``attune demo``
+(recording in the same process: live events come straight from the pipeline) and
+``attune serve`` (stored data: a tailer turns new rows into live events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+
+from attune import __version__
+from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, token_valid
+from attune.api.database import Database
+from attune.api.live import LiveHub
+from attune.api.tags import TagError
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(str(resources.files("attune.api").joinpath("static")))
+
+# The page loads nothing from elsewhere; say so to the browser as well.
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+@dataclass
+class AppContext:
+    """What every route needs; one per app."""
+
+    db: Database
+    live: LiveHub
+    mode: Literal["live", "stored"]
+    policy: AuthPolicy
+    limiter: FailureLimiter = field(default_factory=FailureLimiter)
+    watchdog_s: float = 10.0
+    tail_interval_s: float = 1.0
+
+
+def context(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts) or "invalid request"
+
+
+class _SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP response (pure ASGI: SSE streams pass)."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def app_create(
+    db_path: str | Path,
+    *,
+    mode: Literal["live", "stored"] = "stored",
+    bind_host: str = "127.0.0.1",
+    live: LiveHub | None = None,
+    watchdog_s: float = 10.0,
+    tail_interval_s: float = 1.0,
+) -> FastAPI:
+    """The app for one database. ``mode='stored'`` tails the database for live events."""
+    from attune.api import (
+        routes_day,
+        routes_export,
+        routes_live,
+        routes_pair,
+        routes_status,
+        routes_tags,
+    )
+    from attune.api.tail import db_tail
+
+    ctx = AppContext(
+        db=Database(db_path), live=live or LiveHub(), mode=mode,
+        policy=AuthPolicy.for_bind(bind_host), watchdog_s=watchdog_s, tail_interval_s=tail_interval_s,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tail = None
+        if mode == "stored":
+            tail = asyncio.create_task(db_tail(ctx.db.path, ctx.live, ctx.tail_interval_s), name="db-tail")
+        try:
+            yield
+        finally:
+            ctx.live.close()
+            if tail is not None:
+                tail.cancel()
+                with contextlib.suppress(BaseException):
+                    await tail
+            ctx.db.close()
+
+    app = FastAPI(
+        title="attune",
+        version=__version__,
+        summary="Your heart's activation over the day, and the names you give its moments.",
+        description=(
+            "Local-first: this API serves one person's recordings from their own machine. "
+            "Times are ISO 8601 with a zone. In paired mode (listening beyond localhost) every "
+            "route except the pairing exchange needs the session cookie or a bearer token."
+        ),
+        lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load their scripts from a CDN: not here. The
+        # OpenAPI document itself is at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
+        responses={
+            401: {"description": "pairing required (paired mode only)"},
+            403: {"description": "cross-origin write refused"},
+        },
+    )
+    app.state.ctx = ctx
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(TagError)
+    async def _bad_tag(_request: Request, exc: TagError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _busy(_request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        # the only operational error a healthy database gives: locked for too long
+        log.warning("database busy: %s", exc)
+        return JSONResponse({"detail": "the database is busy; try again in a moment"},
+                            status_code=503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            return JSONResponse({"detail": "method not allowed here"}, status_code=405,
+                                headers=exc.headers)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    for module in (routes_status, routes_live, routes_day, routes_tags, routes_export, routes_pair):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    app.add_middleware(AuthGuard, policy=ctx.policy, check_token=lambda t: token_valid(ctx.db.conn(), t))
+    app.add_middleware(_SecurityHeaders)
+    return app

@@ -1,0 +1,187 @@
+"""Request and response bodies of the API (pydantic; they make the OpenAPI document).
+
+Times go out as ISO 8601 with the machine's zone offset; times coming in must carry a
+zone (``2026-11-21T08:00:00+01:00`` or ``…Z``) so a phone in another zone cannot be
+misread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from attune.api.tags import LABEL_MAX_CHARS, NOTE_MAX_CHARS
+
+
+def _zoned(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("give the time with its zone, e.g. 2026-11-21T08:00:00+01:00 or …Z")
+    if not (1970 <= value.year <= 9000):
+        raise ValueError("time out of range")
+    return value
+
+
+ZonedTime = Annotated[datetime, AfterValidator(_zoned)]
+
+ConnectionState = Literal["connected", "reconnecting", "disconnected", "not_recording"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Device(BaseModel):
+    address: str
+    name: str | None = None
+    model: str | None = None
+    body_location: str | None = None
+
+
+class Calibration(BaseModel):
+    done: bool
+    progress: float = Field(ge=0, le=1, description="share of the baseline gathered, 0..1")
+    message: str | None = None
+
+
+class Status(BaseModel):
+    mode: Literal["live", "stored"] = Field(description="live: recording in this process; stored: serving recorded data")
+    connection: ConnectionState
+    device: Device | None = None
+    battery_pct: int | None = None
+    contact: bool | None = None
+    last_beat_at: datetime | None = None
+    last_beat_age_s: float | None = None
+    hr_bpm: float | None = Field(None, description="heart rate over the last few beats")
+    score: float | None = Field(None, description="activation score of the latest tick")
+    state: str | None = Field(None, description="settled | activated | recovering | …")
+    state_words: str | None = Field(None, description="the state in plain words")
+    calibration: Calibration
+    now: datetime
+
+
+class StateSpan(BaseModel):
+    state: str
+    start: datetime
+    end: datetime
+
+
+class TagOut(BaseModel):
+    label: str
+    note: str | None = None
+    updated_at: datetime
+
+
+class Episode(BaseModel):
+    id: int
+    start: datetime = Field(description="onset of the activation")
+    end: datetime | None = Field(description="None while the episode is still open")
+    open: bool
+    peak_at: datetime
+    duration_s: float = Field(description="onset to end, or to now while open")
+    peak_score: float = Field(description="highest activation score (units of the person's quiet fluctuation)")
+    hr_rise_bpm: float = Field(description="largest heart-rate rise above the personal baseline")
+    ln_rmssd_drop: float = Field(description="largest fall of lnRMSSD below baseline (negative)")
+    recovery_s: float | None = Field(None, description="peak to settled again")
+    half_recovery_s: float | None = Field(None, description="peak to half the peak score")
+    prolonged: bool = False
+    quality: float = Field(description="0..1: share of valid data in the episode")
+    tag: TagOut | None = None
+    needs_name: bool = Field(description="no name yet: waiting for the user")
+
+
+class Moment(BaseModel):
+    id: int
+    start: datetime
+    end: datetime
+    label: str
+    note: str | None = None
+    origin: Literal["episode", "moment"] = Field(
+        description="moment: marked by the user; episode: named on an episode that re-analysis no longer finds"
+    )
+
+
+class ScoreScale(BaseModel):
+    """Activation is in units of the person's own quiet fluctuation (0 = their quiet level)."""
+
+    min: float
+    max: float
+    activated: float = Field(description="score from which a rise can count as activated")
+
+
+class Timeline(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    first_at: datetime = Field(description="start of the first bucket; bucket i starts at first_at + i·bucket_s")
+    bucket_s: float
+    hr_bpm: list[float | None]
+    ln_rmssd: list[float | None]
+    score: list[float | None]
+    score_scale: ScoreScale
+    states: list[StateSpan]
+    episodes: list[Episode]
+    moments: list[Moment]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Episodes(BaseModel):
+    episodes: list[Episode]
+    moments: list[Moment]
+
+
+class TagIn(Strict):
+    label: str = Field(min_length=1, max_length=200, description=f"waiting, bracing or your own word (≤ {LABEL_MAX_CHARS} characters)")
+    note: str | None = Field(None, max_length=NOTE_MAX_CHARS * 2)
+
+
+class MomentIn(TagIn):
+    start: ZonedTime
+    end: ZonedTime
+
+
+class Label(BaseModel):
+    name: str
+    builtin: bool
+    uses: int
+
+
+class Labels(BaseModel):
+    labels: list[Label]
+
+
+class LabelCount(BaseModel):
+    label: str
+    count: int
+
+
+class PartOfDay(BaseModel):
+    part: Literal["night", "morning", "afternoon", "evening"]
+    count: int
+
+
+class Summary(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime
+    episodes: int
+    by_label: list[LabelCount] = Field(description="named episodes and moments per label, plus 'not named yet'")
+    time_of_day: list[PartOfDay] = Field(description="episode starts: night 0–6, morning 6–12, afternoon 12–18, evening 18–24")
+    median_recovery_s: float | None
+    activated_s: float = Field(description="time spent in the activated state")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class PairIn(Strict):
+    code: str = Field(min_length=4, max_length=40)
+    want_token: bool = Field(False, description="also return a bearer token (for scripts)")
+
+
+class PairOut(BaseModel):
+    paired: bool
+    token: str | None = Field(None, description="bearer token, only when asked for; shown once")
+
+
+class Problem(BaseModel):
+    detail: str

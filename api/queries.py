@@ -1,0 +1,250 @@
+"""What the routes answer, computed from the database (ingest, signals and tag tables)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+import time
+from collections import Counter
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from attune.api import analysis
+from attune.api.models import (
+    Calibration,
+    Device,
+    Episode,
+    LabelCount,
+    Moment,
+    PartOfDay,
+    ScoreScale,
+    StateSpan,
+    Status,
+    Summary,
+    TagOut,
+    Timeline,
+)
+from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
+from attune.api.timefmt import from_epoch_ms
+
+# Link life as the recorder stores it (attune.ingest.recorder / collector).
+_LINK_KINDS = ("recording_started", "recording_stopped", "connected", "disconnected", "link_silent",
+               "scan_miss", "connect_failed", "retry_wait")
+HR_RECENT_BEATS = 8
+UNNAMED = "not named yet"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# -- status -----------------------------------------------------------------------------------
+def _json(value: str | None) -> dict:
+    try:
+        out = json.loads(value or "{}")
+    except ValueError:
+        return {}
+    return out if isinstance(out, dict) else {}
+
+
+def _connection(
+    conn: sqlite3.Connection, mode: str, last_beat_ms: int | None, now_ms: int, watchdog_s: float
+) -> tuple[str, sqlite3.Row | None]:
+    marks = ",".join("?" * len(_LINK_KINDS))
+    last = conn.execute(
+        f"SELECT kind, epoch_ms, device_id FROM status_event WHERE kind IN ({marks})"
+        " ORDER BY epoch_ms DESC, id DESC LIMIT 1",
+        _LINK_KINDS,
+    ).fetchone()
+    if last is None or last["kind"] == "recording_stopped":
+        return "not_recording", last
+    # in `serve` mode a recorder elsewhere may have died without saying so: after two
+    # minutes without a beat or a word from it, call it not recording
+    latest_ms = max(last["epoch_ms"], last_beat_ms or 0)
+    if mode == "stored" and now_ms - latest_ms > 120_000:
+        return "not_recording", last
+    if last["kind"] == "connected":
+        return "connected", last
+    return "reconnecting", last
+
+
+def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchdog_s: float) -> Status:
+    now_ms = _now_ms()
+    beats = conn.execute(
+        "SELECT epoch_ms, rr_ms, flags FROM beat ORDER BY epoch_ms DESC, id DESC LIMIT ?", (HR_RECENT_BEATS,)
+    ).fetchall()
+    last_beat_ms = beats[0]["epoch_ms"] if beats else None
+    clean = [b["rr_ms"] for b in beats if not b["flags"]]
+    recent = last_beat_ms is not None and now_ms - last_beat_ms < 60_000
+    hr = round(60_000 / statistics.fmean(clean), 1) if clean and recent else None
+
+    connection, last_link = _connection(conn, mode, last_beat_ms, now_ms, watchdog_s)
+    device = None
+    drow = conn.execute(
+        "SELECT d.address, d.name, d.model, d.body_location FROM status_event s JOIN device d ON d.id=s.device_id"
+        " WHERE s.kind='connected' ORDER BY s.epoch_ms DESC, s.id DESC LIMIT 1"
+    ).fetchone()
+    if drow is not None:
+        device = Device(**dict(drow))
+    battery = None
+    for row in conn.execute(
+        "SELECT value FROM status_event WHERE kind IN ('battery','connected') ORDER BY epoch_ms DESC, id DESC LIMIT 3"
+    ):
+        b = _json(row["value"]).get("battery")
+        if isinstance(b, int) and 0 <= b <= 100:
+            battery = b
+            break
+    contact = None
+    if connection == "connected":
+        crow = conn.execute(
+            "SELECT value FROM status_event WHERE kind='contact' AND epoch_ms >= ? ORDER BY epoch_ms DESC, id DESC LIMIT 1",
+            (last_link["epoch_ms"] if last_link else 0,),
+        ).fetchone()
+        if crow is not None:
+            c = _json(crow["value"]).get("contact")
+            contact = c if isinstance(c, bool) else None
+
+    tick = analysis.tick_latest(conn)
+    fresh_tick = tick is not None and now_ms - tick.epoch_ms < 5 * 60_000
+    return Status(
+        mode=mode,
+        connection=connection,  # type: ignore[arg-type]
+        device=device,
+        battery_pct=battery,
+        contact=contact,
+        last_beat_at=from_epoch_ms(last_beat_ms) if last_beat_ms is not None else None,
+        last_beat_age_s=round((now_ms - last_beat_ms) / 1000, 1) if last_beat_ms is not None else None,
+        hr_bpm=hr,
+        score=tick.score if fresh_tick else None,
+        state=tick.state if fresh_tick else None,
+        state_words=analysis.state_words(tick.state) if fresh_tick else None,
+        calibration=Calibration(**analysis.calibration(conn)),
+        now=from_epoch_ms(now_ms),
+    )
+
+
+# -- episodes and moments -------------------------------------------------------------------------
+def _tag_out(tag: Tag) -> TagOut:
+    return TagOut(label=tag.label, note=tag.note, updated_at=from_epoch_ms(tag.updated_epoch_ms))
+
+
+def _episode_model(row: analysis.EpisodeRow, tag: Tag | None) -> Episode:
+    end_ms = row.extent_end_ms
+    return Episode(
+        id=row.id,
+        start=from_epoch_ms(row.onset_ms),
+        end=from_epoch_ms(row.end_ms) if row.end_ms is not None else None,
+        open=row.end_ms is None,
+        peak_at=from_epoch_ms(row.peak_ms),
+        duration_s=round((end_ms - row.onset_ms) / 1000, 1),
+        peak_score=round(row.peak_score, 2),
+        hr_rise_bpm=round(row.delta_hr_bpm, 1),
+        ln_rmssd_drop=round(row.delta_ln_rmssd, 3),
+        recovery_s=round((row.end_ms - row.peak_ms) / 1000, 1) if row.end_ms is not None else None,
+        half_recovery_s=row.half_recovery_s,
+        prolonged=row.prolonged,
+        quality=round(row.quality, 3),
+        tag=_tag_out(tag) if tag else None,
+        needs_name=tag is None,
+    )
+
+
+def moment_out(tag: Tag) -> Moment:
+    return Moment(
+        id=tag.id, start=from_epoch_ms(tag.start_epoch_ms), end=from_epoch_ms(tag.end_epoch_ms),
+        label=tag.label, note=tag.note, origin=tag.origin,  # type: ignore[arg-type]
+    )
+
+
+def episodes_and_moments(
+    conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None
+) -> tuple[list[Episode], list[Moment]]:
+    """Episodes meeting the span with their tags, and the tags that belong to none."""
+    rows = analysis.episodes_between(conn, from_ms, to_ms)
+    # tags are looked up over the episodes' full extent, which may reach past the span
+    lo = min([r.onset_ms for r in rows] + ([from_ms] if from_ms is not None else []), default=None)
+    hi = max([r.extent_end_ms for r in rows] + ([to_ms] if to_ms is not None else []), default=None)
+    tags = tags_overlapping(conn, lo, hi)
+    attached, loose = tags_for_episodes([(r.id, r.onset_ms, r.extent_end_ms) for r in rows], tags)
+    episodes = [_episode_model(r, attached.get(r.id)) for r in rows]
+    moments = [moment_out(t) for t in loose
+               if (to_ms is None or t.start_epoch_ms < to_ms) and (from_ms is None or t.end_epoch_ms > from_ms)]
+    return episodes, moments
+
+
+def episode_out(conn: sqlite3.Connection, row: analysis.EpisodeRow) -> Episode:
+    tags = tags_overlapping(conn, row.onset_ms, row.extent_end_ms)
+    attached, _ = tags_for_episodes([(row.id, row.onset_ms, row.extent_end_ms)], tags)
+    return _episode_model(row, attached.get(row.id))
+
+
+# -- timeline ---------------------------------------------------------------------------------------
+def timeline_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, max_points: int) -> Timeline:
+    """HR, lnRMSSD and score averaged into at most ``max_points`` buckets, the main state
+    of each bucket merged into spans, episodes with their tags, and moments."""
+    span_ms = to_ms - from_ms
+    bucket_ms = max(1000, -(-span_ms // max_points))  # ceil, never under a second
+    n = -(-span_ms // bucket_ms)
+    buckets = analysis.tick_buckets(conn, from_ms, bucket_ms, n)
+    states: list[StateSpan] = []
+    run_start = 0
+    for i in range(1, n + 1):  # close a run where the state changes or data stops
+        if i == n or buckets.state[i] != buckets.state[run_start]:
+            if buckets.state[run_start] is not None:
+                states.append(StateSpan(
+                    state=buckets.state[run_start],
+                    start=from_epoch_ms(from_ms + run_start * bucket_ms),
+                    end=from_epoch_ms(min(to_ms, from_ms + i * bucket_ms)),
+                ))
+            run_start = i
+    episodes, moments = episodes_and_moments(conn, from_ms, to_ms)
+    return Timeline(
+        from_=from_epoch_ms(from_ms),
+        to=from_epoch_ms(to_ms),
+        first_at=from_epoch_ms(from_ms),
+        bucket_s=bucket_ms / 1000,
+        hr_bpm=buckets.hr_bpm,
+        ln_rmssd=buckets.ln_rmssd,
+        score=buckets.score,
+        score_scale=ScoreScale(min=analysis.SCORE_MIN, max=analysis.SCORE_MAX, activated=analysis.ACTIVATE_SCORE),
+        states=states,
+        episodes=episodes,
+        moments=moments,
+    )
+
+
+# -- summary ----------------------------------------------------------------------------------------
+_PARTS = ("night", "morning", "afternoon", "evening")
+
+
+def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo | None) -> Summary:
+    episodes, moments = episodes_and_moments(conn, from_ms, to_ms)
+    named = episodes
+    labels = Counter(e.tag.label if e.tag else UNNAMED for e in named)
+    labels.update(m.label for m in moments)
+    by_label = [LabelCount(label=k, count=v) for k, v in sorted(labels.items(), key=lambda kv: (kv[0] == UNNAMED, -kv[1], kv[0]))]
+    parts = Counter()
+    for e in named:
+        local = e.start.astimezone(tz) if tz else e.start
+        parts[_PARTS[local.hour // 6]] += 1
+    recoveries = [e.recovery_s for e in named if e.recovery_s is not None]
+    return Summary(
+        from_=from_epoch_ms(from_ms),
+        to=from_epoch_ms(to_ms),
+        episodes=len(named),
+        by_label=by_label,
+        time_of_day=[PartOfDay(part=p, count=parts[p]) for p in _PARTS],  # type: ignore[arg-type]
+        median_recovery_s=round(statistics.median(recoveries), 1) if recoveries else None,
+        activated_s=analysis.activated_s(conn, from_ms, to_ms),
+    )
+
+
+def tz_parse(name: str | None) -> ZoneInfo | None:
+    """An IANA zone name from the phone (``Europe/Berlin``); ValueError if unknown."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc

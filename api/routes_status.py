@@ -1,0 +1,16 @@
+"""Right now: connection, strap, heart rate, activation and state."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from attune.api import queries
+from attune.api.app import AppContext, context
+from attune.api.models import Status
+
+router = APIRouter(tags=["live"])
+
+
+@router.get("/api/status", response_model=Status, summary="Connection, strap, heart rate, activation and state now")
+def status(ctx: AppContext = Depends(context)) -> Status:
+    return queries.status_get(ctx.db.conn(), ctx.mode, ctx.watchdog_s)

@@ -1,0 +1,285 @@
+"""The long-running commands: ``attune run``, ``serve``, ``demo`` (and ``pair``).
+
+``run`` and ``demo`` put the collector (or the simulated strap), the recorder, the live
+signal pipeline and the web server in one asyncio loop: the recorder stores each packet's
+beats and calls its listeners synchronously; the pipeline turns them into ticks, states
+and episodes; :func:`recorder_live` and the pipeline hook publish all of it to the
+:class:`~attune.api.live.LiveHub`, which SSE clients read. SIGINT/SIGTERM set one stop
+event: the source disconnects, the recorder drains and commits, the server closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sqlite3
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from rich.console import Console
+
+from attune.api import pipeline
+from attune.api.app import app_create
+from attune.api.live import LiveHub
+from attune.api.timefmt import iso
+from attune.config import Settings
+from attune.db import db_connect
+from attune.ingest.events import Beat
+from attune.ingest.recorder import Recorder
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: our stop event decides when to leave."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def,override]
+        yield
+
+
+def recorder_live(conn: sqlite3.Connection, live: LiveHub, **kwargs: Any) -> Recorder:
+    """A recorder that also announces link life (connected, battery, contact…) and beats."""
+    recorder = Recorder(conn, **kwargs)
+
+    def publish_status(kind: str, value: dict, epoch_ms: int) -> None:
+        if kind != "parse_error":
+            live.publish("link", {"kind": kind, "value": value, "at": iso(epoch_ms)})
+
+    def publish_beats(beats: list[Beat]) -> None:
+        live.publish("beats", {
+            "beats": [{"at": iso(b.epoch_ms), "rr_ms": b.rr_ms, "flags": b.flags} for b in beats],
+            "hr_bpm": beats[-1].hr_bpm,
+        })
+
+    recorder.add_status_listener(publish_status)
+    recorder.add_listener(publish_beats)
+    return recorder
+
+
+def _install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not main thread
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
+                    started: Callable[[], None] | None = None) -> None:
+    """Serve ``app`` until ``stop`` is set; raise OSError when the port cannot be bound."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=3, ws="none")
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(), name="web")
+    while not server.started:
+        if task.done():
+            with contextlib.suppress(SystemExit):
+                task.result()  # uvicorn exits with status 1 when it cannot bind
+            raise OSError(f"could not listen on {host}:{port} (in use, or not an address of this machine?)")
+        await asyncio.sleep(0.05)
+    if started is not None:
+        started()
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    app.state.ctx.live.close()  # end SSE streams so the server can close promptly
+    waiter.cancel()
+    with contextlib.suppress(SystemExit, asyncio.CancelledError):
+        await task
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if shown in ("0.0.0.0", "::"):
+        shown = lan_address() or "127.0.0.1"
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def lan_address() -> str | None:
+    """This machine's address on the local network: asks the routing table only
+    (a UDP socket's connect sends nothing)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.1", 9))  # TEST-NET-1: never contacted, just routed
+        addr = s.getsockname()[0]
+        return None if addr.startswith("127.") else addr
+    return None
+
+
+def _qr_print(url: str) -> None:
+    import segno
+
+    qr = segno.make(url, error="m")
+    qr.terminal(out=sys.stderr, compact=True, border=2)
+
+
+def _announce(url: str, *, paired: bool) -> None:
+    console.print(f"attune is at [bold]{url}[/bold]")
+    if paired:
+        console.print("Listening beyond this computer: phones need pairing — run `attune pair` "
+                      "in another terminal.")
+    else:
+        _qr_print(url)
+        console.print("Only this computer can open it. To use a phone on your home network, start "
+                      "with --host 0.0.0.0 and run `attune pair`.")
+
+
+async def _live_session(
+    s: Settings, conn: sqlite3.Connection, stop: asyncio.Event, *, source: Any = None, source_name: str = "ble",
+    duration_s: float | None = None,
+) -> int:
+    from attune.ingest.session import session_run
+
+    live = LiveHub()
+    recorder = recorder_live(conn, live, source=source_name)
+    analysis = pipeline.live_attach(conn, recorder, live)
+    app = app_create(s.db, mode="live", bind_host=s.host, live=live, watchdog_s=s.watchdog_s)
+    url = url_for(s.host, s.port)
+    listening = asyncio.Event()
+
+    def started() -> None:
+        _announce(url, paired=app.state.ctx.policy.paired)
+        listening.set()
+
+    web = asyncio.create_task(web_serve(app, s.host, s.port, stop, started))
+    # record only once the page can be served: a port in use stops us before any data
+    ready = asyncio.create_task(listening.wait())
+    await asyncio.wait([web, ready], return_when=asyncio.FIRST_COMPLETED)
+    if web.done():
+        ready.cancel()
+        try:
+            web.result()
+        except OSError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+        return 2
+    if duration_s:
+        asyncio.get_running_loop().call_later(duration_s, stop.set)
+    record = asyncio.create_task(session_run(
+        conn, stop, source=source, recorder=recorder, device=s.device, watchdog_s=s.watchdog_s,
+        backoff_cap_s=s.backoff_cap_s))
+    await asyncio.wait([web, record], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    status = 0
+    for task in (record, web):
+        try:
+            await task
+        except OSError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            status = 2
+    analysis.close()  # the last ticks, and an episode still open is ended
+    st = recorder.stats
+    console.print(f"Stopped: {st.beats} beats recorded in {st.segments} segments.")
+    return status
+
+
+def run(s: Settings) -> int:
+    conn = db_connect(s.db)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        _install_stop_signals(stop)
+        console.print(f"Recording to {s.db} — Ctrl-C to stop.")
+        return await _live_session(s, conn, stop)
+
+    try:
+        return asyncio.run(main())
+    finally:
+        conn.close()
+
+
+def serve(s: Settings) -> int:
+    if not Path(s.db).exists():
+        console.print(f"[red]error:[/red] no database at {s.db} (record with `attune run`, or try `attune demo`)")
+        return 2
+    app = app_create(s.db, mode="stored", bind_host=s.host, watchdog_s=s.watchdog_s)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        _install_stop_signals(stop)
+        url = url_for(s.host, s.port)
+        try:
+            await web_serve(app, s.host, s.port, stop, lambda: _announce(url, paired=app.state.ctx.policy.paired))
+        except OSError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            return 2
+        return 0
+
+    return asyncio.run(main())
+
+
+def _db_remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+
+
+def demo(s: Settings, *, keep: bool = False) -> int:
+    from attune.api.sample import live_rr_stream, sample_day_store
+    from attune.ingest.strap_sim import strap_simulate
+
+    if not keep:
+        _db_remove(Path(s.db))
+    conn = db_connect(s.db)
+    try:
+        t0 = time.perf_counter()
+        if conn.execute("SELECT count(*) FROM beat").fetchone()[0] == 0:
+            n = sample_day_store(conn)
+            console.print(f"Sample day ready: {n} beats analysed in {time.perf_counter() - t0:.1f} s.")
+
+        async def main() -> int:
+            stop = asyncio.Event()
+            _install_stop_signals(stop)
+            rr = live_rr_stream()
+
+            async def source(queue: asyncio.Queue[Any], stop_: asyncio.Event) -> None:
+                await strap_simulate(queue, stop_, rr)
+
+            console.print(f"Demo with a simulated strap (database {s.db}) — Ctrl-C to stop.")
+            return await _live_session(s, conn, stop, source=source, source_name="demo",
+                                       duration_s=s.demo_duration_s)
+
+        return asyncio.run(main())
+    finally:
+        conn.close()
+
+
+def pair(s: Settings, *, revoke: bool = False, token: bool = False) -> int:
+    from attune.api.auth import (
+        pairing_code_create,
+        pairing_code_format,
+        token_issue,
+        tokens_revoke_all,
+    )
+
+    conn = db_connect(s.db)
+    try:
+        if revoke:
+            n = tokens_revoke_all(conn)
+            console.print(f"Unpaired {n} phone{'s' if n != 1 else ''} and scripts. Pair again with `attune pair`.")
+            return 0
+        if token:
+            # printed on stdout only, for a script to capture; never logged
+            print(token_issue(conn, "bearer", "attune pair --token"))
+            console.print("Bearer token for scripts: send it as `Authorization: Bearer <token>`.")
+            return 0
+        code = pairing_code_create(conn)
+    finally:
+        conn.close()
+    host = s.host if s.host not in ("127.0.0.1", "localhost", "::1") else "0.0.0.0"
+    url = f"{url_for(host, s.port)}pair#{code}"
+    console.print("Scan this with the phone's camera (same Wi-Fi as this computer):")
+    _qr_print(url)
+    console.print(f"or open [bold]{url}[/bold]")
+    console.print(f"or type the code [bold]{pairing_code_format(code)}[/bold] at {url_for(host, s.port)}pair")
+    console.print("The code works once, for ten minutes. attune must be running with --host 0.0.0.0 "
+                  "(or your computer's address) for the phone to reach it.")
+    return 0

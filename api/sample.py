@@ -1,0 +1,116 @@
+"""Simulated data through the real pipeline: the demo's previous day, its live strap, and
+the analysed databases the API tests and benchmark use.
+
+Beats come from :mod:`attune.signals.simulate` (a realistic day with activation episodes,
+exertion bouts, artifacts and strap-off gaps), are stored like imported beats (one
+``segment`` row per simulated segment, ``source='demo'``) and analysed by the signals
+batch analysis, exactly as ``attune analyze`` would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+import numpy as np
+
+from attune.db import db_connect
+from attune.ingest.events import DeviceInfo
+from attune.ingest.recorder import device_upsert
+from attune.signals.batch import analysis_store_span
+from attune.signals.simulate import Simulation, day_simulate
+
+SAMPLE_DEVICE = DeviceInfo("SIM:sample-day", "attune sample day", "attune", "simulator", body_location="chest")
+WAKE_HOUR = 7.0
+WAKE_HOURS = 16.0
+
+
+def _local_tz():  # type: ignore[no-untyped-def]
+    return datetime.now().astimezone().tzinfo
+
+
+def sim_store(conn, sim: Simulation) -> int:  # type: ignore[no-untyped-def]
+    """Store simulated beats (one segment row per simulated segment); returns the count."""
+    if not len(sim):
+        return 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        device_id = device_upsert(conn, SAMPLE_DEVICE)
+        seg_ids = np.unique(sim.segment_id)
+        mapping = {}
+        for k, sid in enumerate(seg_ids.tolist()):
+            first = int(np.argmax(sim.segment_id == sid))
+            mapping[sid] = conn.execute(
+                "INSERT INTO segment(device_id, source, reason, started_epoch_ms, note) VALUES (?, 'demo', ?, ?, ?)",
+                (device_id, "connect" if k == 0 else "reconnect", int(sim.epoch_ms[first] - sim.rr_ms[first]),
+                 "simulated"),
+            ).lastrowid
+        seg_col = [mapping[s] for s in sim.segment_id.tolist()]
+        hr = np.round(60_000.0 / sim.rr_ms).astype(np.int64)
+        conn.executemany(
+            "INSERT INTO beat(segment_id, epoch_ms, rr_ms, hr_bpm, flags) VALUES (?,?,?,?,?)",
+            zip(seg_col, sim.epoch_ms.tolist(), sim.rr_ms.tolist(), hr.tolist(), sim.flags.tolist(), strict=True),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(sim)
+
+
+def sample_span_store(
+    conn, start_ms: int, duration_s: float, *, seed: int, tz: tzinfo | None = None, **options: object  # type: ignore[no-untyped-def]
+) -> Simulation:
+    """Simulate ``duration_s`` of beats from ``start_ms``, store them, and analyse the span
+    with the signals batch analysis (replacing its results, as ``attune analyze`` does).
+    ``tz`` (default: this machine's) places the day's rhythm and the baseline's hours."""
+    zone = tz or _local_tz()
+    sim = day_simulate(start_ms, duration_s, seed=seed, tz=zone, **options)  # type: ignore[arg-type]
+    sim_store(conn, sim)
+    analysis_store_span(conn, start_ms, start_ms + int(duration_s * 1000) + 60_000, tz=zone)
+    return sim
+
+
+def sample_day_store(conn, *, seed: int = 2) -> int:  # type: ignore[no-untyped-def]
+    """Yesterday's waking day (07:00–23:00 local), for ``attune demo``; returns beats stored."""
+    yesterday = (datetime.now() - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    start_ms = int((yesterday + timedelta(hours=WAKE_HOUR)).timestamp() * 1000)
+    return len(sample_span_store(conn, start_ms, WAKE_HOURS * 3600, seed=seed))
+
+
+def sample_db(
+    path: Path, hours: float = 24, end_ms: int | None = None, seed: int = 1, tz: tzinfo | None = None
+) -> Path:
+    """A database holding ``hours`` of simulated, analysed beats ending at ``end_ms`` (now)."""
+    end_ms = end_ms if end_ms is not None else int(time.time() * 1000)
+    conn = db_connect(path)
+    try:
+        n_act = max(1, int(hours * 0.6))  # about one activation every 100 min of day
+        sample_span_store(conn, end_ms - int(hours * 3600 * 1000), hours * 3600, seed=seed, tz=tz,
+                          n_activations=n_act, n_exertions=max(0, int(hours // 8)), n_gaps=max(0, int(hours // 12)))
+    finally:
+        conn.close()
+    return path
+
+
+LIVE_CHUNK_S = 2 * 3600.0
+LEAD_IN_S = 150.0  # the live stream starts this long before its first activation
+
+
+def live_rr_stream(seed: int = 11) -> Iterator[float]:
+    """Endless RR intervals (ms) for the demo's simulated strap, with an activation episode
+    within the first few minutes and then every half hour or so."""
+    k = 0
+    while True:
+        start_ms = int(time.time() * 1000)
+        sim = day_simulate(start_ms, LIVE_CHUNK_S, seed=seed * 1000 + k, tz=_local_tz(),
+                           n_activations=4, n_exertions=0, n_gaps=0, artifact_rate=0.001)
+        first = 0
+        if k == 0 and sim.activations():
+            # skip ahead so that something happens soon after the demo starts
+            lead_ms = sim.activations()[0].onset_ms - int(LEAD_IN_S * 1000)
+            first = int(np.searchsorted(sim.epoch_ms, lead_ms))
+        yield from sim.rr_ms[first:].tolist()
+        k += 1

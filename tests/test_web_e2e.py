@@ -1,0 +1,148 @@
+"""End to end in real headless Chromium: ``attune demo`` as a user would run it, a phone-sized
+page, live updates, naming an episode Bracing with a note, and the name surviving a reload."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import REPO, missing
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def output_dir(tmp_path: Path) -> Path:
+    """Screenshots go to $ATTUNE_TEST_OUTPUT (CI keeps it) or the test's tmp_path."""
+    out = Path(os.environ.get("ATTUNE_TEST_OUTPUT", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    """``attune demo`` in a subprocess on a free port with its own database."""
+    port = free_port()
+    db = tmp_path / "demo.sqlite"
+    env = {**os.environ, "ATTUNE_DEMO_DURATION_S": "300", "PYTHONUNBUFFERED": "1"}
+    log = open(tmp_path / "demo.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "attune.cli", "demo", "--port", str(port), "--db", str(db)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"attune demo exited with {proc.returncode}:\n{(tmp_path / 'demo.log').read_text()}")
+        try:
+            if httpx.get(f"{base}/api/status", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"attune demo did not answer within 60 s:\n{(tmp_path / 'demo.log').read_text()}")
+        time.sleep(0.2)
+    try:
+        yield base, db, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+def test_demo_on_a_phone_name_an_episode_bracing(demo, browser, tmp_path: Path) -> None:
+    base, db, proc = demo
+    out = output_dir(tmp_path)
+    page = browser.new_page(viewport=PHONE, device_scale_factor=2)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "/")
+
+    # live: the heart rate appears and live events keep arriving (expect() polls without
+    # eval, which the page's Content-Security-Policy forbids)
+    expect(page.locator("#hr")).to_have_text(re.compile(r"^\d+$"), timeout=20_000)
+    body = page.locator("body")
+    expect(body).to_have_attribute("data-live-events", re.compile(r"^([3-9]|\d\d+)$"), timeout=20_000)
+    seen = body.get_attribute("data-live-events")
+    expect(body).not_to_have_attribute("data-live-events", seen, timeout=10_000)
+    assert page.text_content("#state-words").strip() not in ("", "—")
+    page.screenshot(path=str(out / "phone-live.png"))
+
+    # yesterday (generated at start-up) has episodes waiting for a name
+    page.click("#day-prev")
+    first = page.locator("#episodes button[data-episode-id]").filter(has_text="needs a name").first
+    first.wait_for(timeout=15_000)
+    episode_id = first.get_attribute("data-episode-id")
+    first.click()
+    page.wait_for_selector("#sheet:not([hidden])")
+    page.screenshot(path=str(out / "phone-sheet.png"))
+    page.click("#choose-bracing")
+    page.fill("#note", "bracing for the door")
+    page.click("#sheet-save")
+    page.wait_for_selector("#sheet", state="hidden")
+    row = page.locator(f"#episodes button[data-episode-id='{episode_id}']")
+    row.filter(has_text="bracing").wait_for(timeout=10_000)
+
+    # reload: the name is still there, on the page and in the database
+    page.reload()
+    page.click("#day-prev")
+    row = page.locator(f"#episodes button[data-episode-id='{episode_id}']")
+    row.filter(has_text="bracing").wait_for(timeout=15_000)
+    # this time open it by tapping its shaded span on the chart
+    x_css = page.evaluate(
+        "(id) => { const [a, b] = ui.hitboxes.find((h) => h[2].episode && String(h[2].episode.id) === id);"
+        " return (a + b) / 2 / devicePixelRatio; }", episode_id)
+    box = page.locator("#timeline").bounding_box()
+    page.mouse.click(box["x"] + x_css, box["y"] + 40)
+    page.wait_for_selector("#sheet:not([hidden])")
+    assert page.input_value("#note") == "bracing for the door"
+    assert page.get_attribute("#choose-bracing", "aria-pressed") == "true"
+    page.screenshot(path=str(out / "phone-tagged.png"))
+    page.click("#sheet-cancel")
+    page.screenshot(path=str(out / "phone-day.png"), full_page=True)
+
+    conn = sqlite3.connect(db)
+    labels = [r[0] for r in conn.execute("SELECT l.name FROM tag t JOIN label l ON l.id = t.label_id")]
+    conn.close()
+    assert labels == ["bracing"]
+    assert errors == []
+
+    # a graceful stop: SIGINT ends the demo cleanly
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(20) == 0
