@@ -9,6 +9,7 @@ batch analysis, exactly as ``attune analyze`` would.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
@@ -27,11 +28,11 @@ WAKE_HOUR = 7.0
 WAKE_HOURS = 16.0
 
 
-def _local_tz():  # type: ignore[no-untyped-def]
+def _local_tz() -> tzinfo | None:
     return datetime.now().astimezone().tzinfo
 
 
-def sim_store(conn, sim: Simulation) -> int:  # type: ignore[no-untyped-def]
+def sim_store(conn: sqlite3.Connection, sim: Simulation) -> int:
     """Store simulated beats (one segment row per simulated segment); returns the count."""
     if not len(sim):
         return 0
@@ -61,7 +62,8 @@ def sim_store(conn, sim: Simulation) -> int:  # type: ignore[no-untyped-def]
 
 
 def sample_span_store(
-    conn, start_ms: int, duration_s: float, *, seed: int, tz: tzinfo | None = None, **options: object  # type: ignore[no-untyped-def]
+    conn: sqlite3.Connection, start_ms: int, duration_s: float, *, seed: int, tz: tzinfo | None = None,
+    **options: object,
 ) -> Simulation:
     """Simulate ``duration_s`` of beats from ``start_ms``, store them, and analyse the span
     with the signals batch analysis (replacing its results, as ``attune analyze`` does).
@@ -73,11 +75,25 @@ def sample_span_store(
     return sim
 
 
-def sample_day_store(conn, *, seed: int = 2) -> int:  # type: ignore[no-untyped-def]
-    """Yesterday's waking day (07:00–23:00 local), for ``attune demo``; returns beats stored."""
-    yesterday = (datetime.now() - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    start_ms = int((yesterday + timedelta(hours=WAKE_HOUR)).timestamp() * 1000)
-    return len(sample_span_store(conn, start_ms, WAKE_HOURS * 3600, seed=seed))
+TODAY_MAX_S = 4 * 3600.0  # today's simulated history reaches back at most this far
+TODAY_MIN_S = 30 * 60.0  # ... and is left out when it would be shorter than this
+
+
+def sample_day_store(conn: sqlite3.Connection, *, seed: int = 2) -> int:
+    """The demo's history, so the timeline is populated on first open: yesterday's waking
+    day (07:00–23:00 local) and the last hours up to now (at most 4 h, never overlapping
+    yesterday). Returns beats stored."""
+    now = datetime.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday_ms = int((midnight - timedelta(days=1) + timedelta(hours=WAKE_HOUR)).timestamp() * 1000)
+    n = len(sample_span_store(conn, yesterday_ms, WAKE_HOURS * 3600, seed=seed))
+    yesterday_end_ms = yesterday_ms + int(WAKE_HOURS * 3600 * 1000)
+    now_ms = int(now.timestamp() * 1000) - 5_000  # the live strap takes over from here
+    start_ms = max(yesterday_end_ms, now_ms - int(TODAY_MAX_S * 1000))
+    if now_ms - start_ms >= TODAY_MIN_S * 1000:
+        n += len(sample_span_store(conn, start_ms, (now_ms - start_ms) / 1000, seed=seed + 1,
+                                   n_activations=2, n_exertions=0, n_gaps=0))
+    return n
 
 
 def sample_db(
