@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
-
 from attune.api.app import STATIC_DIR, AppContext, context
 from attune.api.auth import (
     SESSION_COOKIE,
@@ -13,6 +10,8 @@ from attune.api.auth import (
     token_issue,
 )
 from attune.api.models import PairIn, PairOut, Problem
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
 
 router = APIRouter(tags=["pairing"])
 

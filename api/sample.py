@@ -16,12 +16,12 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import numpy as np
-
-from attune.db import db_connect
 from attune.ingest.events import DeviceInfo
 from attune.ingest.recorder import device_upsert
 from attune.signals.batch import analysis_store_span
 from attune.signals.simulate import Simulation, day_simulate
+
+from attune.db import db_connect, db_transaction
 
 SAMPLE_DEVICE = DeviceInfo("SIM:sample-day", "attune sample day", "attune", "simulator", body_location="chest")
 WAKE_HOUR = 7.0
@@ -36,8 +36,7 @@ def sim_store(conn: sqlite3.Connection, sim: Simulation) -> int:
     """Store simulated beats (one segment row per simulated segment); returns the count."""
     if not len(sim):
         return 0
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db_transaction(conn):
         device_id = device_upsert(conn, SAMPLE_DEVICE)
         seg_ids = np.unique(sim.segment_id)
         mapping = {}
@@ -54,10 +53,6 @@ def sim_store(conn: sqlite3.Connection, sim: Simulation) -> int:
             "INSERT INTO beat(segment_id, epoch_ms, rr_ms, hr_bpm, flags) VALUES (?,?,?,?,?)",
             zip(seg_col, sim.epoch_ms.tolist(), sim.rr_ms.tolist(), hr.tolist(), sim.flags.tolist(), strict=True),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return len(sim)
 
 

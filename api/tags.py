@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from attune.db import db_transaction
+
 BUILTIN_LABELS = ("waiting", "bracing")
 LABEL_MAX_CHARS = 32
 NOTE_MAX_CHARS = 1000
@@ -163,8 +165,7 @@ def episode_tag_set(
     """
     name = label_normalise(label)
     note = note_clean(note)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db_transaction(conn):
         current = tag_attach(start_ms, end_ms, tags_overlapping(conn, start_ms, end_ms))
         label_id = label_id_ensure(conn, name)
         t = _now_ms()
@@ -181,10 +182,6 @@ def episode_tag_set(
                 " WHERE id=?",
                 (start_ms, end_ms, label_id, note, t, tag_id),
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     tag = tag_get(conn, tag_id)
     assert tag is not None
     return tag
@@ -192,15 +189,10 @@ def episode_tag_set(
 
 def episode_tag_clear(conn: sqlite3.Connection, start_ms: int, end_ms: int) -> bool:
     """Remove the tag attached to an episode's span; True if there was one."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db_transaction(conn):
         current = tag_attach(start_ms, end_ms, tags_overlapping(conn, start_ms, end_ms))
         if current is not None:
             conn.execute("DELETE FROM tag WHERE id=?", (current.id,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return current is not None
 
 
@@ -214,8 +206,7 @@ def moment_add(
         raise TagError("a moment is at most 24 hours long")
     name = label_normalise(label)
     note = note_clean(note)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db_transaction(conn):
         label_id = label_id_ensure(conn, name)
         t = _now_ms()
         tag_id = conn.execute(
@@ -223,10 +214,6 @@ def moment_add(
             " updated_epoch_ms) VALUES ('moment',?,?,?,?,?,?)",
             (start_ms, end_ms, label_id, note, t, t),
         ).lastrowid
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     tag = tag_get(conn, tag_id)
     assert tag is not None
     return tag
@@ -236,20 +223,14 @@ def moment_update(conn: sqlite3.Connection, tag_id: int, label: str, note: str |
     """New label or note for a tag listed as a moment (its span stays)."""
     name = label_normalise(label)
     note = note_clean(note)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db_transaction(conn):
         if conn.execute("SELECT 1 FROM tag WHERE id=?", (tag_id,)).fetchone() is None:
-            conn.execute("ROLLBACK")
             return None
         label_id = label_id_ensure(conn, name)
         changed = conn.execute(
             "UPDATE tag SET label_id=?, note=?, updated_epoch_ms=? WHERE id=?",
             (label_id, note, _now_ms(), tag_id),
         ).rowcount
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return tag_get(conn, tag_id) if changed else None
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -76,6 +78,23 @@ def db_connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connectio
     return conn
 
 
+@contextmanager
+def db_transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+    """Run a block in one transaction: ``BEGIN <mode>`` … ``COMMIT``, ``ROLLBACK`` on any
+    exception. Inside a transaction that is already open (the recorder's, say), the block
+    simply joins it and the owner commits."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def db_migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations; return the schema version now in force."""
     current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -87,16 +106,11 @@ def db_migrate(conn: sqlite3.Connection) -> int:
         )
     for migration in migrations[current:]:
         log.info("applying migration %s", migration.name)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with db_transaction(conn):
             # executescript would COMMIT the open transaction first; split statements instead
             for statement in _sql_statements(migration.sql):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {migration.version}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return len(migrations)
 
 

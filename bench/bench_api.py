@@ -25,17 +25,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from starlette.testclient import TestClient
-
 from attune.api import pipeline, queries
 from attune.api.app import app_create
 from attune.api.database import Database
 from attune.api.live import LiveHub
 from attune.api.runner import recorder_live, web_serve
 from attune.api.sample import live_rr_stream, sample_db
-from attune.db import db_connect
 from attune.ingest.events import LinkEvent, Notification
 from attune.ingest.hrm import hrm_encode
+from starlette.testclient import TestClient
+
+from attune.db import db_connect
 
 TIMELINE_RUNS = 60
 LIVE_PACKETS = 600  # 10 min of strap

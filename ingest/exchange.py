@@ -17,17 +17,18 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-
 from attune.ingest.events import DeviceInfo
 from attune.ingest.formats import RRSeries, rr_file_read
 from attune.ingest.plausibility import RR_MAX_MS, RR_MIN_MS, BeatFlag
 from attune.ingest.recorder import device_upsert
 from attune.ingest.timestamps import BeatClock
+
+from attune.db import db_transaction
 
 EXPORT_FORMATS = ("csv", "json", "rr")
 EXPORT_COLUMNS = ("epoch_ms", "rr_ms", "hr_bpm", "segment", "flags")
@@ -62,7 +63,7 @@ def iso_to_epoch_ms(value: str) -> int:
 
 
 def epoch_ms_to_iso(epoch_ms: float) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=timezone.utc).astimezone().isoformat(
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).astimezone().isoformat(
         timespec="milliseconds"
     )
 
@@ -154,8 +155,7 @@ def rr_import(
             f"({epoch_ms_to_iso(end_ms)}); use --start to set the real start"
         )
     epoch, rr, segment_index, flags, hr = laid.epoch_ms, laid.rr_ms, laid.segment_index, laid.flags, series.hr_bpm
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db_transaction(conn):
         device_id = device_upsert(conn, DeviceInfo(f"import:{sha[:16]}", f"{series.format}: {path.name}"))
         segment_ids = []
         for k in range(int(segment_index.max()) + 1):
@@ -176,10 +176,6 @@ def rr_import(
             "INSERT INTO import_file(sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?)",
             (sha, str(path.resolve()), series.format, len(rr), int(time.time() * 1000)),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return ImportResult(
         path, series.format, len(rr), len(segment_ids), int(epoch[0]), int(epoch[-1]),
         series.skipped_lines, tuple(series.notes) + tuple(notes),

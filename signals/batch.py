@@ -46,6 +46,8 @@ from attune.signals.storage import (
     results_replace,
 )
 
+from attune.db import db_transaction
+
 SYNTHETIC_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: start of files without any time
 CHUNK_BEATS = 20_000  # beats per push in batch (bounds memory; results do not depend on it)
 SPAN_WARMUP_MS = 10 * 60_000  # re-analysis starts this early so states settle before the span
@@ -286,20 +288,11 @@ def analysis_store_span(
         beats_dropped=full.beats_dropped,
         first_beat_ms=from_ms, last_beat_ms=to_ms,
     )
-    own = not conn.in_transaction
-    if own:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db_transaction(conn):
         ids = results_replace(conn, from_ms, to_ms, result.ticks, result.baseline_used, result.state_changes,
                               result.episodes, result.baseline_updates)
         analysis_run_record(conn, from_ms, to_ms, result.beats, len(result.ticks), len(result.episodes),
                             dataclasses.asdict(config))
-        if own:
-            conn.execute("COMMIT")
-    except BaseException:
-        if own:
-            conn.execute("ROLLBACK")
-        raise
     result.episodes = [dataclasses.replace(e, id=i) for e, i in zip(result.episodes, ids, strict=True)]
     return result
 

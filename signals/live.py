@@ -40,6 +40,8 @@ from attune.signals.storage import (
     events_write,
 )
 
+from attune.db import db_transaction
+
 log = logging.getLogger(__name__)
 
 EventListener = Callable[[list[Event]], None]
@@ -125,15 +127,5 @@ class LivePipeline:
     def _write(self, work: Callable):
         if not self.owns_connection:
             return work()
-        began = not self.conn.in_transaction
-        if began:
-            self.conn.execute("BEGIN")
-        try:
-            out = work()
-            if began:
-                self.conn.execute("COMMIT")
-            return out
-        except BaseException:
-            if began:
-                self.conn.execute("ROLLBACK")
-            raise
+        with db_transaction(self.conn, "DEFERRED"):
+            return work()

@@ -7,14 +7,15 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from attune.db import db_connect
 from attune.ingest.exchange import ImportRefused, rr_import
 from attune.ingest.formats import rr_file_read
+
+from attune.db import db_connect
 
 
 def attune(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -99,9 +100,9 @@ def test_export_formats_round_trip(shared_data: Path, db_path: Path, tmp_path: P
     np.testing.assert_array_equal(back.rr_ms, [b["rr_ms"] for b in beats])
     # --from/--to select by beat time
     mid = beats[len(beats) // 2]["epoch_ms"]
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    iso = datetime.fromtimestamp(mid / 1000, tz=timezone.utc).isoformat()
+    iso = datetime.fromtimestamp(mid / 1000, tz=UTC).isoformat()
     part = attune("export", "--db", str(db_path), "--format", "json", "--to", iso).stdout
     assert all(b["epoch_ms"] < mid for b in json.loads(part))
     assert len(json.loads(part)) == len(beats) // 2

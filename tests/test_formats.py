@@ -14,15 +14,12 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
-
 from attune.ingest.formats import (
     FORMAT_DESCRIPTIONS,
     FORMATS,
@@ -31,6 +28,8 @@ from attune.ingest.formats import (
     rr_file_detect,
     rr_file_read,
 )
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures" / "formats"
@@ -94,7 +93,7 @@ def fixture(name: str) -> Path:
 
 
 def utc_ms(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp() * 1000.0
+    return datetime(*args, tzinfo=UTC).timestamp() * 1000.0
 
 
 # ---------------------------------------------------------------------------------------
@@ -369,14 +368,14 @@ def test_100k_lines_read_fast(tmp_path):
     hrvl = tmp_path / "big.rr.csv"
     hrvl.write_text(
         "timestamp,rr,since_start\n\n"
-        + "\n".join(f"{1_700_000_000_000 + b},{r},{b - r}" for b, r in zip(beat, rr))
+        + "\n".join(f"{1_700_000_000_000 + b},{r},{b - r}" for b, r in zip(beat, rr, strict=True))
         + "\n"
     )
     psl = tmp_path / "big_RR.txt"
     t0 = datetime(2024, 5, 1, 21, 0, 0)
     psl.write_text(
         "Phone timestamp;RR-interval [ms]\n"
-        + "\n".join(f"{iso_ms(t0, b)};{r}" for b, r in zip(beat, rr))
+        + "\n".join(f"{iso_ms(t0, b)};{r}" for b, r in zip(beat, rr, strict=True))
         + "\n"
     )
     for path, fmt in ((lines, "rr-lines"), (hrvl, "hrv-logger"), (psl, "polar-sensor-logger")):
@@ -465,7 +464,7 @@ def test_fatmaxxer_timestamps_span_102_minutes_with_4_2_s_dropout():
     span_min = (rr.epoch_ms[-1] - rr.epoch_ms[0]) / 60_000
     assert 101.5 < span_min < 102.5  # README: 102 min
     assert rr.rr_ms.max() == 4189  # README: dropouts up to 4.2 s
-    assert datetime.fromtimestamp(rr.epoch_ms[0] / 1000, timezone.utc).date().isoformat() == "2021-06-06"
+    assert datetime.fromtimestamp(rr.epoch_ms[0] / 1000, UTC).date().isoformat() == "2021-06-06"
 
 
 def test_selfloops_original_and_conversion_agree():
@@ -587,7 +586,7 @@ def _write_hrv_logger(data, path):
     base = data.draw(st.integers(1_400_000_000_000, 1_900_000_000_000))
     header = data.draw(st.sampled_from(["timestamp,rr,since_start", "timestamp, rr, since_start "]))
     stamps = base + np.cumsum(rr)
-    body = "".join(f"{t},{r},{s}\n" for t, r, s in zip(stamps, rr, np.cumsum(rr) - rr))
+    body = "".join(f"{t},{r},{s}\n" for t, r, s in zip(stamps, rr, np.cumsum(rr) - rr, strict=True))
     path.write_text(f"{header}\n\n{body}")
     return "hrv-logger", rr.astype(float), stamps.astype(float), None
 
@@ -596,9 +595,9 @@ def _write_polar_sensor_logger(data, path):
     rr = np.array(data.draw(st.lists(st.integers(250, 2500), min_size=1, max_size=200)))
     start = data.draw(naive_starts)
     offsets = np.cumsum(rr)
-    lines = [f"{iso_ms(start, o)};{r}" for o, r in zip(offsets, rr)]
+    lines = [f"{iso_ms(start, o)};{r}" for o, r in zip(offsets, rr, strict=True)]
     path.write_text("Phone timestamp;RR-interval [ms]\n" + "\n".join(lines) + "\n")
-    epoch = start.replace(tzinfo=timezone.utc).timestamp() * 1000 + offsets
+    epoch = start.replace(tzinfo=UTC).timestamp() * 1000 + offsets
     return "polar-sensor-logger", rr.astype(float), epoch, None
 
 
@@ -610,8 +609,8 @@ def _write_selfloops(data, path):
     hr = np.round(60000 / rr).astype(int)
     first = f"{start.day:02d} {MONTHS[start.month - 1]} {start.year} {start:%H:%M:%S}"
     head = f"{first}\nTime (ms),HR (bpm),R-R (ms)\n"
-    path.write_text(head + "".join(f"{a},{b},{c}\n" for a, b, c in zip(t, hr, rr)))
-    epoch = start.replace(tzinfo=timezone.utc).timestamp() * 1000 + t
+    path.write_text(head + "".join(f"{a},{b},{c}\n" for a, b, c in zip(t, hr, rr, strict=True)))
+    epoch = start.replace(tzinfo=UTC).timestamp() * 1000 + t
     return "selfloops", rr.astype(float), epoch, hr.astype(float)
 
 

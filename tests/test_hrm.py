@@ -7,9 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from attune.ingest.hrm import (
     HeartRateMeasurement,
     HrmError,
@@ -18,6 +15,8 @@ from attune.ingest.hrm import (
     hrm_parse,
     rr_1024_to_ms,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 def _payload_rows(shared_data: Path) -> list[dict[str, str]]:

@@ -33,10 +33,12 @@ def _during(ticks, start, end, skip_ms=60_000):
 def test_labelled_conditions_report(p37):
     result, events = p37
     print(f"\n{'condition':11s} {'ticks':>5s} {'HR':>6s} {'lnRMSSD':>7s} {'score':>6s}  states")
+    def med(xs: list[float]) -> float:
+        return float(np.median(xs)) if xs else float("nan")
+
     for c in CONDITIONS:
         ticks = _during(result.ticks, events.loc[c, "start"], events.loc[c, "end"])
         valid = [t for t in ticks if t.score is not None]
-        med = lambda xs: float(np.median(xs)) if xs else float("nan")
         print(f"{c:11s} {len(ticks):5d} {med([t.hr_bpm for t in valid]):6.1f} "
               f"{med([t.ln_rmssd for t in valid]):7.2f} {med([t.score for t in valid]):6.2f}  "
               f"{dict(Counter(t.state for t in ticks).most_common())}")

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import httpx
-from bluez_emulator import BlueZEmulator
-
 from attune.ingest.hrm import hrm_encode
+from bluez_emulator import BlueZEmulator
 
 STRAP = "C8:2E:11:0A:99:01"
 STRAP_NAME = "Polar H10 0A990001"
