@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 import sqlite3
 import sys
@@ -31,6 +30,7 @@ from attune.ingest.events import Beat
 from attune.ingest.recorder import Recorder
 from rich.console import Console
 
+from attune.cli import stop_signals_install
 from attune.config import Settings
 from attune.db import db_connect
 
@@ -63,13 +63,6 @@ def recorder_live(conn: sqlite3.Connection, live: LiveHub, **kwargs: Any) -> Rec
     recorder.add_status_listener(publish_status)
     recorder.add_listener(publish_beats)
     return recorder
-
-
-def _install_stop_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not main thread
-            loop.add_signal_handler(sig, stop.set)
 
 
 async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
@@ -186,7 +179,7 @@ def run(s: Settings) -> int:
 
     async def main() -> int:
         stop = asyncio.Event()
-        _install_stop_signals(stop)
+        stop_signals_install(stop)
         console.print(f"Recording to {s.db} — Ctrl-C to stop.")
         return await _live_session(s, conn, stop)
 
@@ -204,7 +197,7 @@ def serve(s: Settings) -> int:
 
     async def main() -> int:
         stop = asyncio.Event()
-        _install_stop_signals(stop)
+        stop_signals_install(stop)
         url = url_for(s.host, s.port)
         try:
             await web_serve(app, s.host, s.port, stop, lambda: _announce(url, paired=app.state.ctx.policy.paired))
@@ -237,7 +230,7 @@ def demo(s: Settings, *, keep: bool = False) -> int:
 
         async def main() -> int:
             stop = asyncio.Event()
-            _install_stop_signals(stop)
+            stop_signals_install(stop)
             rr = live_rr_stream()
 
             async def source(queue: asyncio.Queue[Any], stop_: asyncio.Event) -> None:

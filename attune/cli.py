@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -31,10 +32,12 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _install_stop_signals(stop: asyncio.Event) -> None:
+def stop_signals_install(stop: asyncio.Event) -> None:
+    """Ctrl-C and SIGTERM set ``stop``: long-running commands shut down gracefully."""
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not main thread
+            loop.add_signal_handler(sig, stop.set)
 
 
 # -- scan ---------------------------------------------------------------------------------
@@ -61,7 +64,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         stop = asyncio.Event()
-        _install_stop_signals(stop)
+        stop_signals_install(stop)
         if args.duration:
             asyncio.get_running_loop().call_later(args.duration, stop.set)
         console.print(f"Recording to {settings.db} — Ctrl-C to stop.")

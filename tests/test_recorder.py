@@ -109,3 +109,18 @@ def test_hr_zero_and_out_of_range_are_flagged_not_dropped(db_path: Path) -> None
     rec.commit()
     (flags,) = conn.execute("SELECT flags FROM beat").fetchone()
     assert flags & BeatFlag.HR_ZERO and flags & BeatFlag.RR_OUT_OF_RANGE
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    import random
+
+    from attune.ingest.collector import BackoffPolicy
+
+    policy = BackoffPolicy(base_s=1.0, cap_s=60.0)
+    rng = random.Random(7)
+    for attempt in range(12):
+        raw = min(60.0, 2.0**attempt)
+        delays = [policy.delay_s(attempt, rng) for _ in range(200)]
+        assert all(raw * 0.5 <= d <= raw for d in delays)
+        assert max(delays) - min(delays) > raw * 0.3  # jitter spreads reconnect storms
+    assert policy.delay_s(10_000, rng) <= 60.0  # no overflow on very long outages
