@@ -17,10 +17,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, token_valid
-from attune.api.database import Database
-from attune.api.live import LiveHub
-from attune.api.tags import TagError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -28,6 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from attune import __version__
+from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, token_valid
+from attune.api.database import Database
+from attune.api.live import LiveHub
+from attune.api.tags import TagError
 
 log = logging.getLogger(__name__)
 

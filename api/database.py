@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from attune.db import db_connect
+from attune.db import db_connect, db_open
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -30,10 +30,7 @@ class Database:
         """This thread's connection (autocommit; callers open transactions explicitly)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA foreign_keys = ON")
+            conn = db_open(self.path, busy_timeout_ms=BUSY_TIMEOUT_MS)
             self._local.conn = conn
             with self._lock:
                 self._opened.append(conn)
@@ -41,10 +38,7 @@ class Database:
 
     def reader(self) -> sqlite3.Connection:
         """A connection of its own (caller closes it), for long reads such as exports."""
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        return conn
+        return db_open(self.path, busy_timeout_ms=BUSY_TIMEOUT_MS)
 
     def close(self) -> None:
         with self._lock:

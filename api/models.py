@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from attune.api.tags import LABEL_MAX_CHARS, NOTE_MAX_CHARS
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from attune.api.tags import LABEL_MAX_CHARS, NOTE_MAX_CHARS
 
 
 def _zoned(value: datetime) -> datetime:

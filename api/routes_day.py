@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, Depends, HTTPException, Query
+
 from attune.api import queries
 from attune.api.app import AppContext, context
 from attune.api.models import Episodes, Problem, Summary, Timeline, ZonedTime
 from attune.api.timefmt import local_day_bounds_ms, to_epoch_ms
-from fastapi import APIRouter, Depends, HTTPException, Query
 
 router = APIRouter(tags=["day"])
 

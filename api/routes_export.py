@@ -9,6 +9,9 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Literal
 
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import StreamingResponse
+
 from attune.api import analysis, queries
 from attune.api.app import AppContext, context
 from attune.api.database import Database
@@ -16,8 +19,6 @@ from attune.api.models import Problem, ZonedTime
 from attune.api.tags import tags_overlapping
 from attune.api.timefmt import iso, to_epoch_ms
 from attune.ingest.exchange import beats_query
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import StreamingResponse
 
 router = APIRouter(tags=["export"])
 

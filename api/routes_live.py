@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from attune.api.app import AppContext, context
 from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from attune.api.app import AppContext, context
 
 router = APIRouter(tags=["live"])
 

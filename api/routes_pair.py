@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+
 from attune.api.app import STATIC_DIR, AppContext, context
 from attune.api.auth import (
     SESSION_COOKIE,
@@ -10,8 +13,6 @@ from attune.api.auth import (
     token_issue,
 )
 from attune.api.models import PairIn, PairOut, Problem
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
 
 router = APIRouter(tags=["pairing"])
 

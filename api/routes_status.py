@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, Depends
+
 from attune.api import queries
 from attune.api.app import AppContext, context
 from attune.api.models import Status
-from fastapi import APIRouter, Depends
 
 router = APIRouter(tags=["live"])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
+
 from attune.api import analysis, queries
 from attune.api.app import AppContext, context
 from attune.api.models import Episode, Label, Labels, Moment, MomentIn, Problem, TagIn
@@ -15,7 +17,6 @@ from attune.api.tags import (
     tag_get,
 )
 from attune.api.timefmt import to_epoch_ms
-from fastapi import APIRouter, Depends, HTTPException, Path, Response
 
 router = APIRouter(tags=["naming"])
 

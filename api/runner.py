@@ -22,17 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from rich.console import Console
+
 from attune.api import pipeline
 from attune.api.app import app_create
 from attune.api.live import LiveHub
 from attune.api.timefmt import iso
-from attune.ingest.events import Beat
-from attune.ingest.recorder import Recorder
-from rich.console import Console
-
 from attune.cli import stop_signals_install
 from attune.config import Settings
 from attune.db import db_connect
+from attune.ingest.events import Beat
+from attune.ingest.recorder import Recorder
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)

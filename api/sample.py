@@ -16,12 +16,12 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import numpy as np
+
+from attune.db import db_connect, db_transaction
 from attune.ingest.events import DeviceInfo
 from attune.ingest.recorder import device_upsert
 from attune.signals.batch import analysis_store_span
 from attune.signals.simulate import Simulation, day_simulate
-
-from attune.db import db_connect, db_transaction
 
 SAMPLE_DEVICE = DeviceInfo("SIM:sample-day", "attune sample day", "attune", "simulator", body_location="chest")
 WAKE_HOUR = 7.0

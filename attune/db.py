@@ -7,6 +7,7 @@ order, each in its own transaction, so an old file is brought forward and never 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sqlite3
@@ -32,6 +33,7 @@ class Migration:
     sql: str
 
 
+@functools.cache
 def migrations_list() -> list[Migration]:
     """All migrations shipped with this version of attune, in order."""
     found = []
@@ -50,7 +52,20 @@ def schema_version_latest() -> int:
     return len(migrations_list())
 
 
-def db_connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+def db_open(path: str | Path, *, busy_timeout_ms: int = 5000) -> sqlite3.Connection:
+    """A connection to a database :func:`db_connect` has already created and migrated.
+
+    Autocommit mode (``isolation_level=None``): writers open their transactions
+    explicitly (:func:`db_transaction`); rows come back as :class:`sqlite3.Row`.
+    """
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def db_connect(path: str | Path) -> sqlite3.Connection:
     """Open (creating if needed) an attune database and bring its schema up to date.
 
     WAL mode lets the web app read while the recorder writes; ``synchronous=NORMAL`` in WAL
@@ -58,20 +73,15 @@ def db_connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connectio
     can drop the last ones), which is the guarantee the recorder's 1 s commit cadence needs.
     """
     path = Path(path)
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-    conn.row_factory = sqlite3.Row
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn.execute("PRAGMA busy_timeout = 5000")
-        if not readonly:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if not readonly:
-            db_migrate(conn)
+        conn = db_open(path)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path}: cannot open ({exc})") from exc
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        db_migrate(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise DatabaseError(f"{path}: not a usable attune database ({exc})") from exc

@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from attune.signals.artifacts import BeatCleaner
 from attune.signals.batch import analysis_run
 from attune.signals.events import Tick

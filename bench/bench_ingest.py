@@ -25,12 +25,12 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+
+from attune.db import db_connect
 from attune.ingest.events import LinkEvent, Notification
 from attune.ingest.formats import rr_file_read
 from attune.ingest.hrm import hrm_encode, hrm_parse
 from attune.ingest.recorder import Recorder
-
-from attune.db import db_connect
 
 DATA = Path(os.environ.get("ATTUNE_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 WALL0_MS = 1_763_700_000_000

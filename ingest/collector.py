@@ -21,13 +21,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from attune.ingest.events import DeviceInfo, LinkEvent, Notification
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 from bleak.uuids import normalize_uuid_16
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
+
+from attune.ingest.events import DeviceInfo, LinkEvent, Notification
 
 log = logging.getLogger(__name__)
 

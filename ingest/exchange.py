@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+
+from attune.db import db_transaction
 from attune.ingest.events import DeviceInfo
 from attune.ingest.formats import RRSeries, rr_file_read
 from attune.ingest.plausibility import RR_MAX_MS, RR_MIN_MS, BeatFlag
 from attune.ingest.recorder import device_upsert
 from attune.ingest.timestamps import BeatClock
-
-from attune.db import db_transaction
 
 EXPORT_FORMATS = ("csv", "json", "rr")
 EXPORT_COLUMNS = ("epoch_ms", "rr_ms", "hr_bpm", "segment", "flags")

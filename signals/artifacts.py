@@ -47,8 +47,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from attune.ingest.plausibility import EXCLUDED, BeatFlag
 from pandas.api.indexers import BaseIndexer
+
+from attune.ingest.plausibility import EXCLUDED, BeatFlag
 
 # Beat labels (one per usable beat and pass).
 NORMAL = 0

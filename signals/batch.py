@@ -26,6 +26,8 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 import numpy as np
+
+from attune.db import db_transaction
 from attune.signals.baseline import Baseline
 from attune.signals.events import (
     BaselineSampled,
@@ -45,8 +47,6 @@ from attune.signals.storage import (
     episodes_overlapping,
     results_replace,
 )
-
-from attune.db import db_transaction
 
 SYNTHETIC_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: start of files without any time
 CHUNK_BEATS = 20_000  # beats per push in batch (bounds memory; results do not depend on it)

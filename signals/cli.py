@@ -105,10 +105,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             console.print(f"note: {note}")
         t0, wall = (int(beats.epoch_ms[0]) if len(beats.epoch_ms) else 0), beats.wall_time
     else:
-        from attune.signals.storage import beats_span
-
         from attune.config import settings_load
         from attune.db import db_connect
+        from attune.signals.storage import beats_span
 
         db = settings_load(db=args.db).db
         conn = db_connect(db)

@@ -39,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+
 from attune.signals.artifacts import NNBatch
 
 

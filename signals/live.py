@@ -30,6 +30,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
+from attune.db import db_transaction
 from attune.ingest.events import Beat
 from attune.signals.batch import DEFAULT_CONFIG, local_tz
 from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
@@ -39,8 +40,6 @@ from attune.signals.storage import (
     episodes_close_dangling,
     events_write,
 )
-
-from attune.db import db_transaction
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 
 import numpy as np
+
 from attune.ingest.events import Beat
 from attune.signals.artifacts import ArtifactConfig, BeatCleaner
 from attune.signals.baseline import Baseline, BaselineConfig

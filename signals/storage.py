@@ -16,6 +16,7 @@ from dataclasses import asdict
 from datetime import tzinfo
 
 import numpy as np
+
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.events import (
     BaselineSampled,

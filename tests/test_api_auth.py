@@ -7,6 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi.routing import APIRoute
+from starlette.testclient import TestClient
+
 from attune.api.app import STATIC_DIR, app_create
 from attune.api.auth import (
     PUBLIC_PATHS,
@@ -16,9 +19,6 @@ from attune.api.auth import (
     pairing_code_normalise,
     tokens_revoke_all,
 )
-from fastapi.routing import APIRoute
-from starlette.testclient import TestClient
-
 from attune.db import db_connect
 
 LAN = "http://192.168.1.20:8765"

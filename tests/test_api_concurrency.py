@@ -12,15 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+
 from attune.api import pipeline
 from attune.api.app import app_create
 from attune.api.live import LiveHub
 from attune.api.runner import recorder_live, web_serve
 from attune.api.sample import live_rr_stream, sample_db
+from attune.db import db_connect
 from attune.ingest.events import LinkEvent, Notification
 from attune.ingest.hrm import hrm_encode
-
-from attune.db import db_connect
 
 PACKETS = 400
 

@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
+
 from attune.api.app import app_create
 from attune.api.sample import sample_db
+from attune.db import db_connect
 from attune.signals.batch import analysis_store_span
 from attune.signals.pipeline import AnalysisConfig
 from attune.signals.states import StateConfig
-from starlette.testclient import TestClient
-
-from attune.db import db_connect
 
 BASE = "http://127.0.0.1:8765"
 # a fixed day in the past, so the tests do not depend on the clock

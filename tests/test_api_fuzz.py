@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from attune.api.app import app_create
-from attune.api.sample import sample_db
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
+
+from attune.api.app import app_create
+from attune.api.sample import sample_db
 
 # the app answers only to a loopback Host (DNS-rebinding guard); the ASGI client says "testserver"
 LOCAL_HOST = {"Host": "127.0.0.1:8765"}

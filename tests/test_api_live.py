@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from attune.api.app import app_create
 from attune.api.live import LiveHub
 from attune.api.runner import web_serve
@@ -147,7 +148,6 @@ def test_serve_mode_tails_the_database_for_new_rows(tmp_path: Path) -> None:
 
     from attune.api.sample import sample_span_store
     from attune.api.tail import DbTail
-
     from attune.db import db_connect
 
     now_ms = int(datetime(2026, 11, 20, 10, tzinfo=UTC).timestamp() * 1000)  # fixed: reproducible

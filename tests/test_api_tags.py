@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
+
 from attune.api.app import app_create
 from attune.api.tags import (
     LABEL_MAX_CHARS,
@@ -14,7 +16,6 @@ from attune.api.tags import (
     note_clean,
     tags_for_episodes,
 )
-from starlette.testclient import TestClient
 
 MIN = 60_000
 

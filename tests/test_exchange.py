@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from attune.ingest.exchange import ImportRefused, rr_import
-from attune.ingest.formats import rr_file_read
 
 from attune.db import db_connect
+from attune.ingest.exchange import ImportRefused, rr_import
+from attune.ingest.formats import rr_file_read
 
 
 def attune(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -20,6 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
 from attune.ingest.formats import (
     FORMAT_DESCRIPTIONS,
     FORMATS,
@@ -28,8 +31,6 @@ from attune.ingest.formats import (
     rr_file_detect,
     rr_file_read,
 )
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "fixtures" / "formats"

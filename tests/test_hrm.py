@@ -7,6 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from attune.ingest.hrm import (
     HeartRateMeasurement,
     HrmError,
@@ -15,8 +18,6 @@ from attune.ingest.hrm import (
     hrm_parse,
     rr_1024_to_ms,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 def _payload_rows(shared_data: Path) -> list[dict[str, str]]:

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from attune.ingest.hrm import HeartRateMeasurement, hrm_encode, hrm_parse
 from bluez_emulator import BlueZEmulator, EmulatedDevice
+
+from attune.ingest.hrm import HeartRateMeasurement, hrm_encode, hrm_parse
 
 STRAP = "C8:2E:11:0A:12:34"
 STRAP_NAME = "Polar H10 0A123456"

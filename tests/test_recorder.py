@@ -6,12 +6,11 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from attune.db import db_connect, schema_version_latest
 from attune.ingest.events import DeviceInfo, LinkEvent, Notification
 from attune.ingest.hrm import hrm_encode
 from attune.ingest.plausibility import BeatFlag
 from attune.ingest.recorder import Recorder
-
-from attune.db import db_connect, schema_version_latest
 
 MS = 1_000_000
 WALL0 = 1_763_700_000_000  # ms

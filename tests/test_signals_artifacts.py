@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from attune.ingest.plausibility import BeatFlag
 from attune.signals.artifacts import (
     ECTOPIC,
@@ -21,8 +24,6 @@ from attune.signals.artifacts import (
     rr_clean,
 )
 from attune.signals.features import hrv_window
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 NEUROKIT_WINDOWS = ArtifactConfig(threshold_lookahead_beats=45, premature_ratio=None, passes=1)
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+
 from attune.signals.baseline import (
     MAD_TO_SD,
     QUANTITIES,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from attune.signals.batch import analysis_run
 from attune.signals.events import PHYSICAL, EpisodeAnnounced
 from attune.signals.features import hrv_window

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from attune.signals.artifacts import BeatCleaner, NNBatch
 from attune.signals.features import (
     FeatureConfig,

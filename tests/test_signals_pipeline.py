@@ -11,6 +11,8 @@ from datetime import UTC
 
 import numpy as np
 import pytest
+
+from attune.db import db_connect
 from attune.ingest.events import Notification
 from attune.ingest.hrm import hrm_encode
 from attune.ingest.recorder import Recorder
@@ -35,8 +37,6 @@ from attune.signals.events import (
 from attune.signals.live import LivePipeline
 from attune.signals.pipeline import AnalysisConfig, Analyzer
 from attune.signals.simulate import day_simulate, morning_epoch_ms
-
-from attune.db import db_connect
 
 # calibrate within minutes so a short stream shows every state
 QUICK = AnalysisConfig(baseline=BaselineConfig(calibration_ticks=120, bin_full_ticks=60))

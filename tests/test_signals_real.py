@@ -9,6 +9,7 @@ from datetime import UTC
 import numpy as np
 import pandas as pd
 import pytest
+
 from attune.signals.batch import analysis_file
 from attune.signals.events import PHYSICAL, SETTLED, UNKNOWN
 

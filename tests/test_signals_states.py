@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from attune.signals.baseline import Estimate
 from attune.signals.episodes import EpisodeConfig, EpisodeTracker
 from attune.signals.events import (

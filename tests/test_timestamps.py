@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from attune.ingest.timestamps import BeatClock, ClockConfig
 
 MS = 1_000_000  # ns per ms

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
+from test_web_e2e import PHONE, browser, output_dir  # noqa: F401  (browser is a fixture)
+
 from attune.api.app import app_create
 from attune.api.live import LiveHub
 from attune.api.runner import web_serve
 from attune.api.sample import sample_span_store
-from playwright.sync_api import expect
-from test_web_e2e import PHONE, browser, output_dir  # noqa: F401  (browser is a fixture)
-
 from attune.db import db_connect
 
 MIN_MS = 60_000

@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 import httpx
-from attune.ingest.hrm import hrm_encode
 from bluez_emulator import BlueZEmulator
+
+from attune.ingest.hrm import hrm_encode
 
 STRAP = "C8:2E:11:0A:99:01"
 STRAP_NAME = "Polar H10 0A990001"
