@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from attune.api.timefmt import iso
+from attune.db import sql_span
 from attune.signals.events import ACTIVATED, HIGH
 from attune.signals.features import FeatureConfig
 from attune.signals.states import StateConfig
@@ -182,14 +183,8 @@ TICK_EXPORT_COLUMNS = ("at", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmss
 
 
 def tick_export_rows(conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]:
-    sql, args = f"SELECT {', '.join(TICK_EXPORT_COLUMNS[1:])} FROM tick WHERE 1=1", []
-    if from_ms is not None:
-        sql += " AND epoch_ms >= ?"
-        args.append(from_ms)
-    if to_ms is not None:
-        sql += " AND epoch_ms < ?"
-        args.append(to_ms)
-    for r in conn.execute(sql + " ORDER BY epoch_ms", args):
+    where, args = sql_span("epoch_ms", from_ms, to_ms)
+    for r in conn.execute(f"SELECT {', '.join(TICK_EXPORT_COLUMNS[1:])} FROM tick WHERE {where} ORDER BY epoch_ms", args):
         yield (iso(r[0]), *tuple(r))
 
 

@@ -23,7 +23,7 @@ from typing import TextIO
 
 import numpy as np
 
-from attune.db import db_transaction
+from attune.db import db_transaction, sql_span
 from attune.ingest.events import DeviceInfo
 from attune.ingest.formats import RRSeries, rr_file_read
 from attune.ingest.plausibility import RR_MAX_MS, RR_MIN_MS, BeatFlag
@@ -186,15 +186,10 @@ def beats_query(
     conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None
 ) -> Iterator[sqlite3.Row]:
     """Beats in ``[from_ms, to_ms)`` in time order, with the export columns."""
-    sql = "SELECT epoch_ms, rr_ms, hr_bpm, segment_id AS segment, flags FROM beat WHERE 1=1"
-    args: list[int] = []
-    if from_ms is not None:
-        sql += " AND epoch_ms >= ?"
-        args.append(from_ms)
-    if to_ms is not None:
-        sql += " AND epoch_ms < ?"
-        args.append(to_ms)
-    yield from conn.execute(sql + " ORDER BY epoch_ms, id", args)
+    where, args = sql_span("epoch_ms", from_ms, to_ms)
+    yield from conn.execute(
+        f"SELECT epoch_ms, rr_ms, hr_bpm, segment_id AS segment, flags FROM beat WHERE {where}"
+        " ORDER BY epoch_ms, id", args)
 
 
 def beats_export(

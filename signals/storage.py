@@ -17,6 +17,7 @@ from datetime import tzinfo
 
 import numpy as np
 
+from attune.db import sql_span
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.events import (
     BaselineSampled,
@@ -53,18 +54,10 @@ def beats_load(
 
     Returns arrays ``(epoch_ms, rr_ms, segment_id, flags)`` ready for the pipeline.
     """
-    sql = "SELECT epoch_ms, rr_ms, segment_id, flags FROM beat"
-    args: list[int] = []
-    where = []
-    if from_ms is not None:
-        where.append("epoch_ms >= ?")
-        args.append(int(from_ms))
-    if to_ms is not None:
-        where.append("epoch_ms <= ?")
-        args.append(int(to_ms))
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    rows = conn.execute(sql + " ORDER BY epoch_ms, id", args).fetchall()
+    where, args = sql_span("epoch_ms", from_ms, to_ms, to_inclusive=True)
+    rows = conn.execute(
+        f"SELECT epoch_ms, rr_ms, segment_id, flags FROM beat WHERE {where} ORDER BY epoch_ms, id", args
+    ).fetchall()
     if not rows:
         z = np.zeros(0, dtype=np.int64)
         return z, np.zeros(0), z, z
