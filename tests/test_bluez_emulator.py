@@ -196,29 +196,26 @@ async def reconnect(*, address: str, attempt_timeout: float) -> dict[str, Any]:
     def on_notify(_char: object, data: bytearray) -> None:
         queue.put_nowait(bytes(data))
 
+    async def connect_and_listen(device: BLEDevice) -> BleakClientWithServiceCache:
+        client = await establish_connection(
+            BleakClientWithServiceCache,
+            device,
+            "strap",
+            disconnected_callback=lambda _client: disconnected.set(),
+            max_attempts=2,
+        )
+        await client.start_notify(HEART_RATE_MEASUREMENT, on_notify)
+        return client
+
     device = await BleakScanner.find_device_by_address(address, timeout=5.0)
     assert device is not None, f"{address} not found"
-    client = await establish_connection(
-        BleakClientWithServiceCache,
-        device,
-        "strap",
-        disconnected_callback=lambda _client: disconnected.set(),
-        max_attempts=2,
-    )
-    await client.start_notify(HEART_RATE_MEASUREMENT, on_notify)
+    client = await connect_and_listen(device)
     first = await asyncio.wait_for(queue.get(), 10)
     await asyncio.wait_for(disconnected.wait(), 10)
 
     device, attempts = await _find_until_found(address, attempt_timeout, time.monotonic() + 15)
     disconnected.clear()
-    client = await establish_connection(
-        BleakClientWithServiceCache,
-        device,
-        "strap",
-        disconnected_callback=lambda _client: disconnected.set(),
-        max_attempts=2,
-    )
-    await client.start_notify(HEART_RATE_MEASUREMENT, on_notify)
+    client = await connect_and_listen(device)
     second = await asyncio.wait_for(queue.get(), 10)
     battery = (await client.read_gatt_char(BATTERY_LEVEL)).hex()
     await client.disconnect()
