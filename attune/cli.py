@@ -17,7 +17,8 @@ from rich.table import Table
 
 from attune import __version__
 from attune.config import Settings, settings_load
-from attune.db import DatabaseError, db_connect
+from attune.db import db_connect
+from attune.errors import AttuneError
 
 console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("attune")
@@ -200,14 +201,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging_setup(args.verbose)
     try:
         return int(args.func(args) or 0)
-    except DatabaseError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        return 2
-    except ValueError as exc:  # bad --from/--to etc.
-        console.print(f"[red]error:[/red] {exc}")
-        return 2
+    except AttuneError as exc:
+        log.debug("details", exc_info=True)
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback with -v
+        if args.verbose:
+            raise
+        console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} (run `attune -v {args.command} …` "
+                      "for the traceback, and please report it)", highlight=False)
+        return 70  # EX_SOFTWARE
 
 
 if __name__ == "__main__":

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from attune.errors import AttuneError
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(AttuneError):
     """The database file cannot be used (corrupt, newer schema, not SQLite)."""
 
 

@@ -24,6 +24,7 @@ from typing import TextIO
 import numpy as np
 
 from attune.db import db_transaction, sql_span
+from attune.errors import AttuneError, UsageError
 from attune.ingest.events import DeviceInfo
 from attune.ingest.formats import RRSeries, rr_file_read
 from attune.ingest.plausibility import RR_MAX_MS, RR_MIN_MS, BeatFlag
@@ -34,7 +35,7 @@ EXPORT_FORMATS = ("csv", "json", "rr")
 EXPORT_COLUMNS = ("epoch_ms", "rr_ms", "hr_bpm", "segment", "flags")
 
 
-class ImportRefused(RuntimeError):
+class ImportRefused(AttuneError):
     """The file cannot be imported (already imported, no usable time base, …)."""
 
 
@@ -56,7 +57,7 @@ def iso_to_epoch_ms(value: str) -> int:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise ValueError(f"not an ISO 8601 date/time: {value!r}") from exc
+        raise UsageError(f"not an ISO 8601 date/time: {value!r}") from exc
     if dt.tzinfo is None:
         dt = dt.astimezone()  # local time zone of this machine
     return int(dt.timestamp() * 1000)

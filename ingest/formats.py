@@ -85,6 +85,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from attune.errors import AttuneError
+
 __all__ = [
     "FORMATS",
     "FORMAT_DESCRIPTIONS",
@@ -128,7 +130,7 @@ _EPOCH_MS_MIN = 631_152_000_000.0
 _EPOCH_MS_MAX = 4_102_444_800_000.0
 
 
-class RRFormatError(ValueError):
+class RRFormatError(AttuneError, ValueError):
     """A file could not be read as RR intervals; the message says why.
 
     When auto-detection fails, the message names every supported format.
@@ -281,7 +283,8 @@ class _Text:
         """Each line parsed as one number: (values with NaN, blank-line mask)."""
         if self._single is None:
             stripped = pd.Series(self.lines, dtype=object).str.strip()
-            values = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            # copy=True: under pandas 3 copy-on-write, to_numpy() may hand back a read-only view
+            values = pd.to_numeric(stripped, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
             values[~np.isfinite(values)] = np.nan
             blank = (stripped == "").to_numpy(dtype=bool)
             self._single = (values, blank)
@@ -898,9 +901,9 @@ def _count_preamble(text: _Text, det: _Detection, raw: _Raw) -> None:
 def _numeric(s: pd.Series) -> np.ndarray:
     """Column -> float64, NaN where a cell is not a number."""
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+        return s.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     out = pd.to_numeric(s.astype(str).str.strip(), errors="coerce")
-    return out.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
 
 
 def _raw_name(columns: tuple[_Col, ...], name: str) -> str:
