@@ -116,6 +116,19 @@ def token_valid(conn: sqlite3.Connection, token: str) -> bool:
     return row is not None
 
 
+def tokens_invalid(conn: sqlite3.Connection, token_sha256s: set[str]) -> set[str]:
+    """Those of the given token digests that are revoked or unknown (the server watches
+    the tokens its open streams came with: ``attune pair --revoke`` may run elsewhere)."""
+    if not token_sha256s:
+        return set()
+    wanted = sorted(token_sha256s)
+    marks = ",".join("?" * len(wanted))
+    valid = {r[0] for r in conn.execute(
+        f"SELECT token_sha256 FROM auth_token WHERE revoked_epoch_ms IS NULL AND token_sha256 IN ({marks})",
+        wanted)}
+    return set(wanted) - valid
+
+
 def tokens_revoke_all(conn: sqlite3.Connection) -> int:
     """Unpair every phone and script (``attune pair --revoke``)."""
     return conn.execute(

@@ -1,0 +1,242 @@
+"""The web app under hostile or careless use, against real server processes: revocation
+ends open streams, bodies are capped before reading, X-Forwarded-For is not trusted and a
+flood of wrong codes cannot lock the owner out, ``attune pair`` finds the running server,
+labels can be renamed and deleted, and a database path with ``#`` still tails live."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from attune.db import db_connect
+
+PY = [sys.executable, "-m", "attune.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A private state folder (runtime files) for the processes of one test."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ATTUNE_DB", "ATTUNE_TRUSTED_PROXY")}
+    env.update({"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data"),
+                "PYTHONUNBUFFERED": "1", **extra})
+    return env
+
+
+class Server:
+    """``attune <command> …`` as a real process, until the test ends (SIGTERM, then wait)."""
+
+    def __init__(self, args: list[str], port: int, env: dict[str, str]) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(PY + args + ["--port", str(port)], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.proc.communicate()}")
+            try:
+                httpx.get(self.base + "/pair", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("server did not start")
+
+    def rss_kib(self) -> int:
+        text = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", text).group(1))  # type: ignore[union-attr]
+
+    def stop(self) -> tuple[str, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        return out, err
+
+
+@pytest.fixture
+def servers():  # type: ignore[no-untyped-def]
+    started: list[Server] = []
+
+    def start(args: list[str], env: dict[str, str], port: int | None = None) -> Server:
+        server = Server(args, port or _free_port(), env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _stored_db(path: Path, minutes: float = 10) -> Path:
+    """A database with a little recorded and analysed data."""
+    from attune.api.sample import sample_span_store
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = db_connect(path)
+    now_ms = int(time.time() * 1000)
+    sample_span_store(conn, now_ms - 40 * 60_000, minutes * 60, seed=5, n_activations=0, n_exertions=0, n_gaps=0)
+    conn.close()
+    return path
+
+
+class SseListener(threading.Thread):
+    """A real SSE client: records (monotonic time, event) until the stream ends."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(daemon=True)
+        self.url, self.headers = url, headers or {}
+        self.events: list[tuple[float, str]] = []
+        self.opened = threading.Event()
+        self.ended_at: float | None = None
+        self.status: int | None = None
+
+    def run(self) -> None:
+        try:
+            with httpx.Client(timeout=httpx.Timeout(5, read=60)) as c, \
+                    c.stream("GET", self.url, headers=self.headers) as r:
+                self.status = r.status_code
+                self.opened.set()
+                for line in r.iter_lines():
+                    if line.startswith("event:"):
+                        self.events.append((time.monotonic(), line[6:].strip()))
+        except httpx.HTTPError:
+            pass
+        finally:
+            self.ended_at = time.monotonic()
+            self.opened.set()
+
+    def wait_events(self, n: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.events) < n and time.monotonic() < deadline and self.ended_at is None:
+            time.sleep(0.05)
+        assert len(self.events) >= n, (self.status, self.events)
+
+
+# -- 1. revocation ends open streams ------------------------------------------------------------------
+def test_revoke_in_another_process_ends_open_streams_at_once(servers, tmp_path: Path) -> None:
+    db = tmp_path / "demo.sqlite"
+    env = _env(tmp_path)
+    server = servers(["demo", "--host", "0.0.0.0", "--db", str(db)], env)
+    token = subprocess.run(PY + ["pair", "--token", "--db", str(db)], env=env, capture_output=True,
+                           text=True, timeout=60, check=True).stdout.strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(server.base + "/api/status", headers=auth).status_code == 200
+    stream = SseListener(server.base + "/api/live", auth)
+    stream.start()
+    stream.wait_events(2)  # the simulated strap's beats arrive
+    assert stream.status == 200
+
+    out = subprocess.run(PY + ["pair", "--revoke", "--db", str(db)], env=env, capture_output=True,
+                         text=True, timeout=60)
+    revoked_at = time.monotonic()
+    assert out.returncode == 0, out.stderr
+    stream.join(timeout=10)
+    assert stream.ended_at is not None, "the stream went on after the revocation"
+    assert stream.ended_at - revoked_at < 3.0
+    late = [e for t, e in stream.events if t > revoked_at + 1.5]
+    assert late == []
+    # and the token opens nothing any more, a new stream included
+    assert httpx.get(server.base + "/api/status", headers=auth).status_code == 401
+    assert httpx.get(server.base + "/api/live", headers=auth).status_code == 401
+
+
+# -- 2. request bodies are capped before reading ----------------------------------------------------
+def _chunked_post(port: int, path: str, total_bytes: int) -> tuple[bytes, int]:
+    """POST a chunked body (no Content-Length) of up to ``total_bytes``, stopping as soon as
+    the server answers; returns (response head, bytes sent)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n".encode())
+    chunk = b"x" * 65536
+    framed = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+    sent = 0
+    answer = b""
+    try:
+        sock.sendall(b'7\r\n{"code"\r\n')
+        while sent < total_bytes:
+            if select.select([sock], [], [], 0)[0]:
+                break
+            sock.sendall(framed)
+            sent += len(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        sock.settimeout(10)
+        while b"\r\n\r\n" not in answer:
+            got = sock.recv(65536)
+            if not got:
+                break
+            answer += got
+    except (ConnectionResetError, TimeoutError):
+        pass
+    sock.close()
+    return answer, sent
+
+
+def test_huge_bodies_are_refused_before_they_fill_the_memory(servers, tmp_path: Path) -> None:
+    db = _stored_db(tmp_path / "attune.sqlite")
+    server = servers(["serve", "--host", "0.0.0.0", "--db", str(db)], _env(tmp_path))
+    # declared too large: refused before a byte of it is read
+    r = httpx.post(server.base + "/api/pair", content=b"{" + b" " * 300_000 + b"}",
+                   headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "too large" in r.json()["detail"]
+
+    for _ in range(3):  # settle: the first requests allocate what any request needs
+        httpx.post(server.base + "/api/pair", json={"code": "AAAAAAAAAA"})
+    before_kib = server.rss_kib()
+    answer, sent = _chunked_post(server.port, "/api/pair", 256 * 1024 * 1024)
+    grown_kib = server.rss_kib() - before_kib
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent < 64 * 1024 * 1024, f"the server read {sent} bytes before answering"
+    assert grown_kib < 8 * 1024, f"RSS grew by {grown_kib} KiB"
+    # the limit is for every route, behind the login as well
+    answer, _ = _chunked_post(server.port, "/api/moments", 8 * 1024 * 1024)
+    assert answer.startswith(b"HTTP/1.1 413") or answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    # and ordinary small requests still work
+    assert httpx.post(server.base + "/api/pair", json={"code": "AAAAAAAAAA"}).status_code == 400
+
+
+# -- 6. a path is a path, never a URI by accident --------------------------------------------------
+def test_serve_tails_a_database_whose_path_has_hash_and_question_marks(servers, tmp_path: Path) -> None:
+    folder = tmp_path / "odd?dir%41"
+    db = _stored_db(folder / "my#attune.sqlite", minutes=5)
+    before = sorted(p.name for p in folder.iterdir())
+    server = servers(["serve", "--db", str(db)], _env(tmp_path))
+    stream = SseListener(server.base + "/api/live")
+    stream.start()
+    assert stream.opened.wait(10)
+    time.sleep(1.5)  # the tailer has read where the data ends
+    from attune.api.sample import sample_span_store
+
+    conn = db_connect(db)
+    now_ms = int(time.time() * 1000)
+    sample_span_store(conn, now_ms - 20 * 60_000, 120, seed=6, n_activations=0, n_exertions=0, n_gaps=0)
+    conn.close()
+    deadline = time.monotonic() + 15
+    while not any(e == "beats" for _, e in stream.events) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any(e == "beats" for _, e in stream.events), stream.events
+    after = sorted(p.name for p in folder.iterdir())
+    assert set(after) - set(before) <= {"my#attune.sqlite-wal", "my#attune.sqlite-shm"}, after
+    assert not (folder / "my").exists()
