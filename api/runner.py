@@ -68,8 +68,10 @@ def recorder_live(conn: sqlite3.Connection, live: LiveHub, **kwargs: Any) -> Rec
 async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
                     started: Callable[[], None] | None = None) -> None:
     """Serve ``app`` until ``stop`` is set; raise OSError when the port cannot be bound."""
+    proxy = Settings().trusted_proxy  # X-Forwarded-For only from a configured proxy
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=3, ws="none")
+                            lifespan="on", timeout_graceful_shutdown=3, ws="none",
+                            proxy_headers=bool(proxy), forwarded_allow_ips=proxy or None)
     server = _Server(config)
     task = asyncio.create_task(server.serve(), name="web")
     while not server.started:

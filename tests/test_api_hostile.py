@@ -240,3 +240,74 @@ def test_serve_tails_a_database_whose_path_has_hash_and_question_marks(servers, 
     after = sorted(p.name for p in folder.iterdir())
     assert set(after) - set(before) <= {"my#attune.sqlite-wal", "my#attune.sqlite-shm"}, after
     assert not (folder / "my").exists()
+
+
+# -- 3. X-Forwarded-For, per-client and per-code limits ---------------------------------------------
+def _new_code(db: Path, env: dict[str, str]) -> str:
+    out = subprocess.run(PY + ["pair", "--db", str(db)], env=env, capture_output=True, text=True,
+                         timeout=60, check=True)
+    found = re.search(r"/pair#([0-9A-Z]{10})", out.stdout + out.stderr)
+    assert found, out.stdout + out.stderr
+    return found.group(1)
+
+
+def _pair_from(address: str, base: str, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    """POST /api/pair from ``address`` (any 127.x.y.z is this machine: distinct peers)."""
+    with httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10) as c:
+        return c.post(base + "/api/pair", json={"code": code}, headers=headers or {})
+
+
+def test_x_forwarded_for_does_not_choose_the_client_unless_a_proxy_is_set(servers, tmp_path: Path) -> None:
+    db = _stored_db(tmp_path / "attune.sqlite", minutes=2)
+    server = servers(["serve", "--host", "0.0.0.0", "--db", str(db)], _env(tmp_path))
+    for i in range(5):
+        r = _pair_from("127.0.0.1", server.base, "AAAAAAAAAA", {"X-Forwarded-For": f"10.9.8.{i}"})
+        assert r.status_code == 400
+    # a sixth "client" named by the header is the same peer: limited
+    r = _pair_from("127.0.0.1", server.base, "AAAAAAAAAA", {"X-Forwarded-For": "10.9.8.77"})
+    assert r.status_code == 429
+
+    # behind a configured proxy the header names the client
+    proxied = servers(["serve", "--host", "0.0.0.0", "--db", str(db)],
+                      _env(tmp_path, ATTUNE_TRUSTED_PROXY="127.0.0.1"))
+    for i in range(5):
+        r = _pair_from("127.0.0.1", proxied.base, "AAAAAAAAAA", {"X-Forwarded-For": f"10.9.8.{i}"})
+        assert r.status_code == 400
+    r = _pair_from("127.0.0.1", proxied.base, "AAAAAAAAAA", {"X-Forwarded-For": "10.9.8.77"})
+    assert r.status_code == 400  # another client, by the proxy's word
+
+
+def test_a_flood_of_wrong_codes_cannot_lock_the_owner_out(servers, tmp_path: Path) -> None:
+    db = _stored_db(tmp_path / "attune.sqlite", minutes=2)
+    env = _env(tmp_path)
+    server = servers(["serve", "--host", "0.0.0.0", "--db", str(db)], env)
+    # twelve peers, five wrong codes each: each peer is stopped, the flood goes on
+    for n in range(2, 14):
+        for _ in range(5):
+            assert _pair_from(f"127.0.0.{n}", server.base, "AAAAAAAAAA").status_code == 400
+        assert _pair_from(f"127.0.0.{n}", server.base, "AAAAAAAAAA").status_code == 429
+    # the owner's new code, from the owner's phone, works at once
+    r = _pair_from("127.0.0.1", server.base, _new_code(db, env))
+    assert r.status_code == 200, r.text
+    assert r.json()["paired"] is True
+
+
+def test_a_code_dies_after_too_many_wrong_tries_and_a_new_one_works(servers, tmp_path: Path) -> None:
+    from attune.api.auth import PAIRING_CODE_MAX_FAILS
+
+    db = _stored_db(tmp_path / "attune.sqlite", minutes=2)
+    env = _env(tmp_path)
+    server = servers(["serve", "--host", "0.0.0.0", "--db", str(db)], env)
+    code = _new_code(db, env)
+    peers = iter(f"127.0.1.{n}" for n in range(1, 250))
+    fails = 0
+    while fails < PAIRING_CODE_MAX_FAILS:
+        peer = next(peers)
+        for _ in range(min(5, PAIRING_CODE_MAX_FAILS - fails)):
+            assert _pair_from(peer, server.base, "BBBBBBBBBB").status_code == 400
+            fails += 1
+    r = _pair_from("127.0.0.1", server.base, code)
+    assert r.status_code == 410
+    assert "new code" in r.json()["detail"]
+    assert _pair_from("127.0.0.1", server.base, code).status_code == 400  # dead for good
+    assert _pair_from("127.0.0.1", server.base, _new_code(db, env)).status_code == 200
