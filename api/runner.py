@@ -27,6 +27,7 @@ from rich.console import Console
 from attune.api import pipeline
 from attune.api.app import app_create
 from attune.api.live import LiveHub
+from attune.api.runtime import server_announced
 from attune.api.timefmt import iso
 from attune.cli import stop_signals_install
 from attune.config import Settings
@@ -82,13 +83,15 @@ async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
         await asyncio.sleep(0.05)
     if started is not None:
         started()
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
-    server.should_exit = True
-    app.state.ctx.live.close()  # end SSE streams so the server can close promptly
-    waiter.cancel()
-    with contextlib.suppress(SystemExit, asyncio.CancelledError):
-        await task
+    # a runtime file while we listen: `attune pair` finds this server and its database
+    with server_announced(app.state.ctx.db.path, host, port):
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        app.state.ctx.live.close()  # end SSE streams so the server can close promptly
+        waiter.cancel()
+        with contextlib.suppress(SystemExit, asyncio.CancelledError):
+            await task
 
 
 def url_for(host: str, port: int) -> str:
@@ -247,14 +250,45 @@ def demo(s: Settings, *, keep: bool = False) -> int:
         conn.close()
 
 
-def pair(s: Settings, *, revoke: bool = False, token: bool = False) -> int:
+def pair_target(s: Settings, *, db_given: bool) -> tuple[Settings, bool]:
+    """The database (and address) ``attune pair`` works on, and whether a server serves it.
+
+    Without ``--db``: the running server's (from its runtime file), whatever command
+    started it; with several running, the one on ``$ATTUNE_DB``/the default database, else
+    an error naming them. With ``--db``: that database, and a server's address if one
+    serves it. ``--host``/``--port`` given on the command line always win."""
+    from attune.api.runtime import servers_running
+    from attune.errors import AttuneError
+
+    running = servers_running()
+    want = Path(s.db).resolve()
+    chosen = [r for r in running if r.db == want]
+    if not db_given and not chosen:
+        chosen = running
+    if len(chosen) > 1 and len({r.db for r in chosen}) > 1:
+        listing = "; ".join(f"pid {r.pid}: {r.db} on {r.host}:{r.port}" for r in chosen)
+        raise AttuneError(f"several attune servers are running ({listing}): say which with --db")
+    if not chosen:
+        return s, False
+    server = chosen[0]
+    fields = s.model_fields_set
+    return s.model_copy(update={
+        "db": server.db,
+        "host": s.host if "host" in fields else server.host,
+        "port": s.port if "port" in fields else server.port,
+    }), True
+
+
+def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bool = True) -> int:
     from attune.api.auth import (
+        host_is_loopback,
         pairing_code_create,
         pairing_code_format,
         token_issue,
         tokens_revoke_all,
     )
 
+    s, serving = pair_target(s, db_given=db_given)
     conn = db_connect(s.db)
     try:
         if revoke:
@@ -269,12 +303,17 @@ def pair(s: Settings, *, revoke: bool = False, token: bool = False) -> int:
         code = pairing_code_create(conn)
     finally:
         conn.close()
-    host = s.host if s.host not in ("127.0.0.1", "localhost", "::1") else "0.0.0.0"
+    host = s.host if not host_is_loopback(s.host) else "0.0.0.0"
     url = f"{url_for(host, s.port)}pair#{code}"
     console.print("Scan this with the phone's camera (same Wi-Fi as this computer):")
     _qr_print(url)
     console.print(f"or open [bold]{url}[/bold]")
     console.print(f"or type the code [bold]{pairing_code_format(code)}[/bold] at {url_for(host, s.port)}pair")
-    console.print("The code works once, for ten minutes. attune must be running with --host 0.0.0.0 "
-                  "(or your computer's address) for the phone to reach it.")
+    if serving and host_is_loopback(s.host):
+        console.print(f"[yellow]The running attune (database {s.db}) listens on {s.host} only:[/yellow] "
+                      "restart it with --host 0.0.0.0 for a phone to reach it.")
+    elif not serving:
+        console.print(f"No attune server is running (code stored in {s.db}). Start `attune run --host 0.0.0.0` "
+                      "(or serve/demo) for the phone to reach it.")
+    console.print("The code works once, for ten minutes.")
     return 0

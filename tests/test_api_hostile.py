@@ -311,3 +311,47 @@ def test_a_code_dies_after_too_many_wrong_tries_and_a_new_one_works(servers, tmp
     assert "new code" in r.json()["detail"]
     assert _pair_from("127.0.0.1", server.base, code).status_code == 400  # dead for good
     assert _pair_from("127.0.0.1", server.base, _new_code(db, env)).status_code == 200
+
+
+# -- 4. `attune pair` pairs with the server that is running --------------------------------------
+def test_pair_without_db_pairs_with_the_running_demo(servers, tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    port = _free_port()
+    demo = servers(["demo", "--host", "0.0.0.0"], env, port=port)  # its own demo.sqlite
+    state = tmp_path / "state" / "attune" / "servers"
+    files = list(state.glob("*.json"))
+    assert [f.name for f in files] == [f"{demo.proc.pid}.json"]
+    assert files[0].stat().st_mode & 0o777 == 0o600
+    assert state.stat().st_mode & 0o777 == 0o700
+    info = json.loads(files[0].read_text())
+    assert info["port"] == port and info["host"] == "0.0.0.0" and info["db"].endswith("demo.sqlite")
+
+    out = subprocess.run(PY + ["pair"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    link = re.search(r"http://\S+:(\d+)/pair#([0-9A-Z]{10})", out.stdout + out.stderr)
+    assert link, out.stderr
+    assert int(link.group(1)) == port  # the running server's port, not the default 8765
+    r = httpx.post(demo.base + "/api/pair", json={"code": link.group(2)})
+    assert r.status_code == 200, r.text
+    assert not (tmp_path / "data" / "attune" / "attune.sqlite").exists()  # no stray database
+
+    # a second server on another database: `attune pair` cannot guess, and says which
+    other_db = _stored_db(tmp_path / "other.sqlite", minutes=2)
+    other = servers(["serve", "--db", str(other_db)], env)
+    out = subprocess.run(PY + ["pair"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "--db" in out.stderr and str(demo.proc.pid) in out.stderr and str(other.proc.pid) in out.stderr
+    assert "Traceback" not in out.stderr
+    # with --db it pairs with that one, at that server's port
+    out = subprocess.run(PY + ["pair", "--db", str(other_db)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and f":{other.port}/pair#" in out.stdout + out.stderr
+
+    # a stopped server removes its file; a killed one's file is ignored
+    other.stop()
+    assert not (state / f"{other.proc.pid}.json").exists()
+    demo.proc.kill()
+    demo.proc.wait()
+    assert (state / f"{demo.proc.pid}.json").exists()
+    out = subprocess.run(PY + ["pair", "--db", str(other_db)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and ":8765/pair#" in out.stdout + out.stderr
+    assert not (state / f"{demo.proc.pid}.json").exists()
