@@ -355,3 +355,103 @@ def test_pair_without_db_pairs_with_the_running_demo(servers, tmp_path: Path) ->
     out = subprocess.run(PY + ["pair", "--db", str(other_db)], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and ":8765/pair#" in out.stdout + out.stderr
     assert not (state / f"{demo.proc.pid}.json").exists()
+
+
+# -- 5. labels: rename, delete, a cap; a moment's route never edits an episode's name -----------
+@pytest.fixture(scope="module")
+def day_copy_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from attune.api.sample import sample_db
+
+    return sample_db(tmp_path_factory.mktemp("labels") / "attune.sqlite", hours=8,
+                     end_ms=1_795_000_000_000)  # a fixed past span: independent of the clock
+
+
+@pytest.fixture
+def label_client(day_copy_source: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from starlette.testclient import TestClient
+
+    from attune.api.app import app_create
+
+    copy = tmp_path / "copy.sqlite"
+    src, dst = sqlite3.connect(day_copy_source), sqlite3.connect(copy)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    with TestClient(app_create(copy), base_url="http://127.0.0.1:8765") as c:
+        c.db_path = copy  # type: ignore[attr-defined]
+        yield c
+
+
+SPAN = {"from": "2026-11-17T00:00:00Z", "to": "2026-11-20T00:00:00Z"}
+
+
+def test_the_moment_route_cannot_edit_or_delete_an_episode_name(label_client) -> None:  # type: ignore[no-untyped-def]
+    episodes = label_client.get("/api/episodes", params=SPAN).json()["episodes"]
+    assert episodes
+    target = episodes[0]
+    assert label_client.put(f"/api/episodes/{target['id']}/tag", json={"label": "waiting", "note": "mine"}).status_code == 200
+    conn = db_connect(label_client.db_path)
+    tag_id = conn.execute("SELECT id FROM tag WHERE origin='episode'").fetchone()[0]  # ids are guessable
+    conn.close()
+    r = label_client.put(f"/api/moments/{tag_id}", json={"label": "bracing", "note": "overwritten"})
+    assert r.status_code == 409 and f"/api/episodes/{target['id']}/tag" in r.json()["detail"]
+    assert label_client.delete(f"/api/moments/{tag_id}").status_code == 409
+    again = {e["id"]: e for e in label_client.get("/api/episodes", params=SPAN).json()["episodes"]}
+    assert again[target["id"]]["tag"]["label"] == "waiting" and again[target["id"]]["tag"]["note"] == "mine"
+    # a real moment is still edited through its route
+    m = label_client.post("/api/moments", json={"start": "2026-11-18T01:00:00Z", "end": "2026-11-18T01:05:00Z",
+                                                "label": "waiting"}).json()
+    assert label_client.put(f"/api/moments/{m['id']}", json={"label": "bracing"}).json()["label"] == "bracing"
+    assert label_client.delete(f"/api/moments/{m['id']}").status_code == 204
+
+
+def test_labels_can_be_renamed_merged_and_deleted_but_not_the_built_ins(label_client) -> None:  # type: ignore[no-untyped-def]
+    def labels() -> dict[str, dict]:
+        return {x["name"]: x for x in label_client.get("/api/labels").json()["labels"]}
+
+    body = {"start": "2026-11-18T01:00:00Z", "end": "2026-11-18T01:05:00Z", "label": "waitng", "note": "typo"}
+    moment = label_client.post("/api/moments", json=body).json()
+    typo = labels()["waitng"]
+    r = label_client.put(f"/api/labels/{typo['id']}", json={"name": "On Edge"})
+    assert r.status_code == 200 and r.json()["name"] == "on edge" and r.json()["uses"] == 1
+    listed = label_client.get("/api/episodes", params=SPAN).json()["moments"]
+    assert [m["label"] for m in listed if m["id"] == moment["id"]] == ["on edge"]
+
+    # renaming to an existing name merges: the moment keeps its note, the label goes
+    r = label_client.put(f"/api/labels/{typo['id']}", json={"name": "Waiting"})
+    assert r.status_code == 200 and r.json()["name"] == "waiting" and r.json()["builtin"] is True
+    assert "on edge" not in labels()
+    listed = label_client.get("/api/episodes", params=SPAN).json()["moments"]
+    assert [(m["label"], m["note"]) for m in listed if m["id"] == moment["id"]] == [("waiting", "typo")]
+
+    for name in ("waiting", "bracing"):
+        builtin = labels()[name]
+        assert label_client.put(f"/api/labels/{builtin['id']}", json={"name": "x"}).status_code == 409
+        assert label_client.delete(f"/api/labels/{builtin['id']}").status_code == 409
+    # a label in use is not deleted (no moment loses its name); an unused one is
+    label_client.post("/api/moments", json={**body, "label": "tired"})
+    tired = labels()["tired"]
+    r = label_client.delete(f"/api/labels/{tired['id']}")
+    assert r.status_code == 409 and "rename" in r.json()["detail"]
+    label_client.post("/api/moments", json={**body, "label": "spare"})
+    spare = labels()["spare"]
+    spare_moment = [m for m in label_client.get("/api/episodes", params=SPAN).json()["moments"] if m["label"] == "spare"][0]
+    label_client.put(f"/api/moments/{spare_moment['id']}", json={"label": "tired"})
+    assert label_client.delete(f"/api/labels/{spare['id']}").status_code == 204
+    assert label_client.delete(f"/api/labels/{spare['id']}").status_code == 404
+    assert label_client.put("/api/labels/999999", json={"name": "x"}).status_code == 404
+    assert label_client.put(f"/api/labels/{tired['id']}", json={"name": "<b>"}).status_code == 422
+
+
+def test_the_number_of_own_labels_is_capped(label_client) -> None:  # type: ignore[no-untyped-def]
+    from attune.api.tags import LABELS_MAX_OWN
+
+    body = {"start": "2026-11-18T01:00:00Z", "end": "2026-11-18T01:05:00Z"}
+    for i in range(LABELS_MAX_OWN):
+        assert label_client.post("/api/moments", json={**body, "label": f"word {i}"}).status_code == 201
+    r = label_client.post("/api/moments", json={**body, "label": "one too many"})
+    assert r.status_code == 422 and str(LABELS_MAX_OWN) in r.json()["detail"]
+    assert label_client.post("/api/moments", json={**body, "label": "word 3"}).status_code == 201  # existing: fine
+    assert len(label_client.get("/api/labels").json()["labels"]) == LABELS_MAX_OWN + 2
