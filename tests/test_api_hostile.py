@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from test_web_e2e import browser  # noqa: F401  (a fixture)
 
 from attune.db import db_connect
 
@@ -455,3 +456,42 @@ def test_the_number_of_own_labels_is_capped(label_client) -> None:  # type: igno
     assert r.status_code == 422 and str(LABELS_MAX_OWN) in r.json()["detail"]
     assert label_client.post("/api/moments", json={**body, "label": "word 3"}).status_code == 201  # existing: fine
     assert len(label_client.get("/api/labels").json()["labels"]) == LABELS_MAX_OWN + 2
+
+
+def test_the_sheet_renames_and_deletes_own_labels_in_chromium(tmp_path: Path, browser) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+    from test_web_e2e import PHONE
+    from test_web_live import ServerThread
+
+    db = tmp_path / "attune.sqlite"
+    db_connect(db).close()
+    with ServerThread(db) as base:
+        body = {"start": "2026-11-18T01:00:00Z", "end": "2026-11-18T01:05:00Z"}
+        httpx.post(base + "/api/moments", json={**body, "label": "waitng"}).raise_for_status()
+        httpx.post(base + "/api/moments", json={**body, "label": "spare"}).raise_for_status()
+        httpx.post(base + "/api/moments", json={**body, "label": "spare"}).raise_for_status()
+        ids = {x["name"]: x["id"] for x in httpx.get(base + "/api/labels").json()["labels"]}
+        # "spare" unused: its moments move to "waitng"
+        for m in httpx.get(base + "/api/episodes", params={"from": "2026-11-17T00:00:00Z",
+                                                          "to": "2026-11-19T00:00:00Z"}).json()["moments"]:
+            if m["label"] == "spare":
+                httpx.put(f"{base}/api/moments/{m['id']}", json={"label": "waitng"}).raise_for_status()
+
+        page = browser.new_page(viewport=PHONE)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        answers = iter(["Waiting for him", None])
+        page.on("dialog", lambda d: d.accept(next(answers) or "") if d.type == "prompt" else d.accept())
+        page.goto(base + "/")
+        page.click("#mark-moment")
+        page.wait_for_selector("#sheet:not([hidden])")
+        page.click("#manage-labels summary")
+        expect(page.locator("#label-list li")).to_have_count(2)
+        expect(page.locator(f"[data-delete='{ids['waitng']}']")).to_be_disabled()  # in use
+        page.click(f"[data-rename='{ids['waitng']}']")
+        expect(page.locator("#other-labels .choice[data-label='waiting for him']")).to_have_count(1)
+        page.click(f"[data-delete='{ids['spare']}']")
+        expect(page.locator("#label-list li")).to_have_count(1)
+        names = {x["name"]: x["uses"] for x in httpx.get(base + "/api/labels").json()["labels"]}
+        assert names == {"waiting": 0, "bracing": 0, "waiting for him": 3}
+        assert errors == []
