@@ -293,7 +293,9 @@ def test_a_flood_of_wrong_codes_cannot_lock_the_owner_out(servers, tmp_path: Pat
     assert r.json()["paired"] is True
 
 
-def test_a_code_dies_after_too_many_wrong_tries_and_a_new_one_works(servers, tmp_path: Path) -> None:
+def test_a_code_dies_after_too_many_wrong_tries_and_a_new_one_works(servers, tmp_path: Path, browser) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
     from attune.api.auth import PAIRING_CODE_MAX_FAILS
 
     db = _stored_db(tmp_path / "attune.sqlite", minutes=2)
@@ -307,10 +309,13 @@ def test_a_code_dies_after_too_many_wrong_tries_and_a_new_one_works(servers, tmp
         for _ in range(min(5, PAIRING_CODE_MAX_FAILS - fails)):
             assert _pair_from(peer, server.base, "BBBBBBBBBB").status_code == 400
             fails += 1
+    # the owner opens the link on the phone: the page says to ask for a new code
+    page = browser.new_page()
+    page.goto(f"{server.base}/pair#{code}")
+    expect(page.locator("#pair-status")).to_contain_text("Ask for a new code")
+    expect(page.locator("#pair-error")).to_contain_text("too many wrong tries")
     r = _pair_from("127.0.0.1", server.base, code)
-    assert r.status_code == 410
-    assert "new code" in r.json()["detail"]
-    assert _pair_from("127.0.0.1", server.base, code).status_code == 400  # dead for good
+    assert r.status_code == 400  # dead for good
     assert _pair_from("127.0.0.1", server.base, _new_code(db, env)).status_code == 200
 
 
