@@ -250,35 +250,6 @@ def demo(s: Settings, *, keep: bool = False) -> int:
         conn.close()
 
 
-def pair_target(s: Settings, *, db_given: bool) -> tuple[Settings, bool]:
-    """The database (and address) ``attune pair`` works on, and whether a server serves it.
-
-    Without ``--db``: the running server's (from its runtime file), whatever command
-    started it; with several running, the one on ``$ATTUNE_DB``/the default database, else
-    an error naming them. With ``--db``: that database, and a server's address if one
-    serves it. ``--host``/``--port`` given on the command line always win."""
-    from attune.api.runtime import servers_running
-    from attune.errors import AttuneError
-
-    running = servers_running()
-    want = Path(s.db).resolve()
-    chosen = [r for r in running if r.db == want]
-    if not db_given and not chosen:
-        chosen = running
-    if len(chosen) > 1 and len({r.db for r in chosen}) > 1:
-        listing = "; ".join(f"pid {r.pid}: {r.db} on {r.host}:{r.port}" for r in chosen)
-        raise AttuneError(f"several attune servers are running ({listing}): say which with --db")
-    if not chosen:
-        return s, False
-    server = chosen[0]
-    fields = s.model_fields_set
-    return s.model_copy(update={
-        "db": server.db,
-        "host": s.host if "host" in fields else server.host,
-        "port": s.port if "port" in fields else server.port,
-    }), True
-
-
 def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bool = True) -> int:
     from attune.api.auth import (
         host_is_loopback,
@@ -287,6 +258,8 @@ def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bo
         token_issue,
         tokens_revoke_all,
     )
+
+    from attune.api.runtime import pair_target
 
     s, serving = pair_target(s, db_given=db_given)
     conn = db_connect(s.db)

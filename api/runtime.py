@@ -19,7 +19,8 @@ from pathlib import Path
 
 import platformdirs
 
-from attune.config import APP_NAME
+from attune.config import APP_NAME, Settings
+from attune.errors import AttuneError
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +90,29 @@ def servers_running() -> list[ServerInfo]:
             with contextlib.suppress(OSError):
                 path.unlink()
     return found
+
+
+def pair_target(s: Settings, *, db_given: bool) -> tuple[Settings, bool]:
+    """The database (and address) ``attune pair`` works on, and whether a server serves it.
+
+    Without ``--db``: the running server's (from its runtime file), whatever command
+    started it; with several running, the one on ``$ATTUNE_DB``/the default database, else
+    an error naming them. With ``--db``: that database, and a server's address if one
+    serves it. ``--host``/``--port`` given on the command line always win."""
+    running = servers_running()
+    want = Path(s.db).resolve()
+    chosen = [r for r in running if r.db == want]
+    if not db_given and not chosen:
+        chosen = running
+    if len(chosen) > 1 and len({r.db for r in chosen}) > 1:
+        listing = "; ".join(f"pid {r.pid}: {r.db} on {r.host}:{r.port}" for r in chosen)
+        raise AttuneError(f"several attune servers are running ({listing}): say which with --db")
+    if not chosen:
+        return s, False
+    server = chosen[0]
+    fields = s.model_fields_set
+    return s.model_copy(update={
+        "db": server.db,
+        "host": s.host if "host" in fields else server.host,
+        "port": s.port if "port" in fields else server.port,
+    }), True
