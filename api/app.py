@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -24,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from attune import __version__
-from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, token_valid
+from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, tokens_invalid, token_valid
 from attune.api.database import Database
 from attune.api.live import LiveHub
 from attune.api.tags import TagError
@@ -89,6 +90,94 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# Every route takes small JSON (a label, a note ≤ 1000 characters, a pairing code): bodies
+# are capped before anything reads them, so a huge upload cannot fill the memory.
+BODY_MAX_BYTES = 32 * 1024
+BODY_MAX_BYTES_BY_PATH = {"/api/pair": 1024}  # reachable without a login
+
+
+class _BodyLimit:
+    """Refuses request bodies over the cap with 413, reading at most cap + one chunk.
+
+    A declared Content-Length over the cap is refused before reading anything; a chunked
+    body (no Content-Length) is read here, counted, and passed on only when it fits."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = BODY_MAX_BYTES_BY_PATH.get(scope.get("path", ""), BODY_MAX_BYTES)
+        declared = None
+        for key, value in scope.get("headers", []):
+            if key.lower() == b"content-length":
+                declared = value
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > limit:
+                await _too_large(send, limit)
+                return
+            if int(declared) == 0:
+                await self.app(scope, receive, send)
+                return
+        # read the whole (small) body here, so the app never sees more than the cap
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            size += len(message.get("body", b""))
+            if size > limit:
+                await _too_large(send, limit)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():  # type: ignore[no-untyped-def]
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: only http.disconnect
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send, limit: int) -> None:  # type: ignore[no-untyped-def]
+    body = json.dumps({"detail": f"request body too large (at most {limit} bytes)"}).encode()
+    await send({"type": "http.response.start", "status": 413, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+REVOCATION_CHECK_S = 1.0
+
+
+async def revocation_watch(ctx: AppContext, interval_s: float = REVOCATION_CHECK_S) -> None:
+    """End the live streams of revoked tokens within about ``interval_s``.
+
+    ``attune pair --revoke`` usually runs in another process, so the server cannot be told:
+    it looks. Other requests check their token each time; a stream only at its start."""
+    while True:
+        await asyncio.sleep(interval_s)
+        watched = ctx.live.tokens()
+        if not watched:
+            continue
+        try:
+            revoked = await asyncio.to_thread(lambda: tokens_invalid(ctx.db.conn(), watched))
+        except sqlite3.OperationalError as exc:  # busy: look again next round
+            log.debug("revocation check skipped: %s", exc)
+            continue
+        if revoked:
+            log.info("ended %d live stream(s) of revoked pairings", ctx.live.end_tokens(revoked))
+
+
 def app_create(
     db_path: str | Path,
     *,
@@ -116,17 +205,17 @@ def app_create(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        tail = None
+        tasks = [asyncio.create_task(revocation_watch(ctx), name="revocation-watch")]
         if mode == "stored":
-            tail = asyncio.create_task(db_tail(ctx.db.path, ctx.live, ctx.tail_interval_s), name="db-tail")
+            tasks.append(asyncio.create_task(db_tail(ctx.db.path, ctx.live, ctx.tail_interval_s), name="db-tail"))
         try:
             yield
         finally:
             ctx.live.close()
-            if tail is not None:
-                tail.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(BaseException):
-                    await tail
+                    await task
             ctx.db.close()
 
     app = FastAPI(
@@ -183,4 +272,5 @@ def app_create(
 
     app.add_middleware(AuthGuard, policy=ctx.policy, check_token=lambda t: token_valid(ctx.db.conn(), t))
     app.add_middleware(_SecurityHeaders)
+    app.add_middleware(_BodyLimit)  # outermost: before anything reads a body
     return app

@@ -13,7 +13,8 @@ Two modes, chosen by the address the server binds to:
   token for scripts). Codes and tokens are stored as SHA-256 digests only.
 
 In both modes, state-changing requests whose Origin is another site are refused, no CORS
-header is ever sent, and failed pairing attempts are rate-limited.
+header is ever sent, and failed pairing attempts are limited per client address and
+per code (:class:`FailureLimiter`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ PAIRING_CODE_TTL_S = 600.0
 # Crockford base32 without look-alikes; 10 symbols = 50 bits, read off a screen if needed
 _CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PAIRING_CODE_LENGTH = 10
+# wrong tries (from anywhere) after which a live code dies and the owner asks for a new one
+PAIRING_CODE_MAX_FAILS = 20
 
 # Routes anyone may reach even in paired mode: the pairing page and the exchange itself.
 PUBLIC_PATHS = frozenset({"/pair", "/static/pair.js", "/static/app.css", "/api/pair"})
@@ -86,16 +89,30 @@ def pairing_code_format(code: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
-def pairing_code_redeem(conn: sqlite3.Connection, code: str) -> bool:
-    """Mark the code used if it is valid and unexpired; True if it was."""
+def pairing_code_redeem(conn: sqlite3.Connection, code: str, *,
+                        fails_since: Callable[[int], int] | None = None,
+                        max_fails: int = PAIRING_CODE_MAX_FAILS) -> str:
+    """Mark the code used if it is valid and unexpired: ``'paired'``; ``'invalid'`` for no
+    such live code; ``'spent'`` for a live code that ``max_fails`` wrong tries were made
+    against since it was created (``fails_since(epoch_ms)`` counts them) — it dies then,
+    so guessing a code is hopeless even from many addresses."""
     digest = sha256_hex(pairing_code_normalise(code))
     t = now_ms()
+    row = conn.execute(
+        "SELECT created_epoch_ms FROM pairing_code WHERE code_sha256=? AND used_epoch_ms IS NULL"
+        " AND expires_epoch_ms > ?", (digest, t),
+    ).fetchone()
+    if row is None:
+        return "invalid"
+    if fails_since is not None and fails_since(row[0]) >= max_fails:
+        conn.execute("UPDATE pairing_code SET expires_epoch_ms=? WHERE code_sha256=?", (t, digest))
+        return "spent"
     cur = conn.execute(
         "UPDATE pairing_code SET used_epoch_ms=? WHERE code_sha256=? AND used_epoch_ms IS NULL"
         " AND expires_epoch_ms > ?",
         (t, digest, t),
     )
-    return cur.rowcount == 1
+    return "paired" if cur.rowcount == 1 else "invalid"
 
 
 def token_issue(conn: sqlite3.Connection, kind: str, client: str | None = None) -> str:
@@ -116,6 +133,19 @@ def token_valid(conn: sqlite3.Connection, token: str) -> bool:
     return row is not None
 
 
+def tokens_invalid(conn: sqlite3.Connection, token_sha256s: set[str]) -> set[str]:
+    """Those of the given token digests that are revoked or unknown (the server watches
+    the tokens its open streams came with: ``attune pair --revoke`` may run elsewhere)."""
+    if not token_sha256s:
+        return set()
+    wanted = sorted(token_sha256s)
+    marks = ",".join("?" * len(wanted))
+    valid = {r[0] for r in conn.execute(
+        f"SELECT token_sha256 FROM auth_token WHERE revoked_epoch_ms IS NULL AND token_sha256 IN ({marks})",
+        wanted)}
+    return set(wanted) - valid
+
+
 def tokens_revoke_all(conn: sqlite3.Connection) -> int:
     """Unpair every phone and script (``attune pair --revoke``)."""
     return conn.execute(
@@ -126,15 +156,21 @@ def tokens_revoke_all(conn: sqlite3.Connection) -> int:
 # -- rate limiting --------------------------------------------------------------------------
 @dataclass
 class FailureLimiter:
-    """Failed pairing attempts: at most ``per_client`` per client address and ``overall``
-    in total within ``window_s``; beyond that every attempt is refused until the window
-    moves on (so guessing a 50-bit code is hopeless, and a flood cannot lock out for long)."""
+    """Failed pairing attempts.
+
+    * per client (the peer address; X-Forwarded-For only behind a configured proxy): at
+      most ``per_client`` wrong codes within ``window_s``, then that client waits;
+    * per code: :meth:`fails_since` counts every wrong try made since a code was created,
+      and :func:`pairing_code_redeem` lets the code die after ``PAIRING_CODE_MAX_FAILS``.
+
+    There is no global lockout: a flood from elsewhere cannot keep the owner from pairing
+    with a new code (a fresh code has seen no wrong tries), and guessing a 50-bit code in
+    20 tries is hopeless."""
 
     per_client: int = 5
-    overall: int = 30
     window_s: float = 300.0
     _fails: dict[str, deque[float]] = field(default_factory=dict)
-    _all: deque[float] = field(default_factory=deque)
+    _all_epoch_ms: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _trim(self, q: deque[float], now: float) -> None:
@@ -145,21 +181,24 @@ class FailureLimiter:
         """0 if the client may try now, else seconds until it may."""
         now = time.monotonic()
         with self._lock:
-            self._trim(self._all, now)
-            q = self._fails.get(client, deque())
+            q = self._fails.get(client)
+            if q is None:
+                return 0.0
             self._trim(q, now)
-            waits = []
             if len(q) >= self.per_client:
-                waits.append(q[0] + self.window_s - now)
-            if len(self._all) >= self.overall:
-                waits.append(self._all[0] + self.window_s - now)
-            return max(waits, default=0.0)
+                return q[0] + self.window_s - now
+            return 0.0
+
+    def fails_since(self, epoch_ms: int) -> int:
+        """Wrong tries (from any client) at or after ``epoch_ms``."""
+        with self._lock:
+            return sum(1 for t in self._all_epoch_ms if t >= epoch_ms)
 
     def failed(self, client: str) -> None:
         now = time.monotonic()
         with self._lock:
             self._fails.setdefault(client, deque()).append(now)
-            self._all.append(now)
+            self._all_epoch_ms.append(now_ms())
             if len(self._fails) > 10_000:  # forget the oldest clients, never grow unbounded
                 for key in list(self._fails)[:5_000]:
                     del self._fails[key]

@@ -48,7 +48,8 @@ def cmd_pair(args: argparse.Namespace) -> int:
     from attune.api.runner import pair
 
     s = settings_load(db=args.db, host=args.host, port=args.port)
-    return pair(s, revoke=args.revoke, token=args.token)
+    # without --db: the database of the attune server that is running, whichever command
+    return pair(s, revoke=args.revoke, token=args.token, db_given=args.db is not None)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -70,8 +71,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("pair", help="show a one-time link and QR code to pair a phone")
-    p.add_argument("--db", type=Path, help=DB_HELP)
-    _web_args(p)
+    p.add_argument("--db", type=Path, help="database to pair with (default: the one the running attune "
+                   "run/serve/demo serves, else $ATTUNE_DB or the user data directory)")
+    p.add_argument("--host", metavar="H", help="address the phone uses in the link (default: the running server's)")
+    p.add_argument("--port", type=int, metavar="P", help="port in the link (default: the running server's, else 8765)")
     p.add_argument("--revoke", action="store_true", help="unpair every phone and script instead")
     p.add_argument("--token", action="store_true", help="print a bearer token for scripts instead of a link")
     p.set_defaults(func=cmd_pair)

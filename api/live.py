@@ -39,7 +39,8 @@ class LiveHub:
         self.run_id = secrets.token_hex(4)
         self._seq = 0
         self._replay: deque[LiveEvent] = deque(maxlen=replay_size)
-        self._clients: set[asyncio.Queue[LiveEvent | None]] = set()
+        # each client's queue, with the digest of the token it came with (None: local mode)
+        self._clients: dict[asyncio.Queue[LiveEvent | None], str | None] = {}
         self._client_queue_size = client_queue_size
 
     @property
@@ -56,7 +57,7 @@ class LiveHub:
                 q.put_nowait(event)
             except asyncio.QueueFull:
                 # never let one stalled phone hold memory or slow the pipeline
-                self._clients.discard(q)
+                self._clients.pop(q, None)
                 _end_stream(q)
                 log.info("dropped a live client that fell behind")
         return event
@@ -77,11 +78,13 @@ class LiveHub:
             return None
         return [e for e in self._replay if e.seq > seq]
 
-    async def subscribe(self, last_event_id: str | None = None) -> AsyncIterator[LiveEvent]:
-        """Missed events first (or a reset), then live ones until the client goes away."""
+    async def subscribe(self, last_event_id: str | None = None, *,
+                        token_sha256: str | None = None) -> AsyncIterator[LiveEvent]:
+        """Missed events first (or a reset), then live ones until the client goes away
+        (or :meth:`end_tokens` ends the token it came with)."""
         q: asyncio.Queue[LiveEvent | None] = asyncio.Queue(self._client_queue_size)
         missed = self._missed_since(last_event_id)  # no await between this and add: no gap
-        self._clients.add(q)
+        self._clients[q] = token_sha256
         try:
             if missed is None:
                 yield LiveEvent(self._seq, "reset", json.dumps({"reason": "missed events"}), time.monotonic_ns())
@@ -94,7 +97,19 @@ class LiveHub:
                     return
                 yield event
         finally:
-            self._clients.discard(q)
+            self._clients.pop(q, None)
+
+    def tokens(self) -> set[str]:
+        """Digests of the tokens the open streams came with."""
+        return {t for t in self._clients.values() if t is not None}
+
+    def end_tokens(self, token_sha256s: set[str]) -> int:
+        """End every stream opened with one of these tokens (revoked); how many ended."""
+        ended = [q for q, t in self._clients.items() if t in token_sha256s]
+        for q in ended:
+            del self._clients[q]
+            _end_stream(q)
+        return len(ended)
 
     def close(self) -> None:
         """End every stream (server shutdown)."""

@@ -142,9 +142,14 @@ class MomentIn(TagIn):
 
 
 class Label(BaseModel):
+    id: int = Field(description="for renaming and deleting (/api/labels/{id})")
     name: str
-    builtin: bool
+    builtin: bool = Field(description="waiting and bracing: cannot be renamed or deleted")
     uses: int
+
+
+class LabelIn(Strict):
+    name: str = Field(min_length=1, max_length=200, description=f"the new name (≤ {LABEL_MAX_CHARS} characters)")
 
 
 class Labels(BaseModel):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from attune.api.app import AppContext, context
+from attune.api.auth import request_token, sha256_hex
 
 router = APIRouter(tags=["live"])
 
@@ -31,9 +32,11 @@ async def live(
     ctx: AppContext = Depends(context),
 ) -> EventSourceResponse:
     hub = ctx.live
+    # in paired mode the stream remembers its token: revoking it ends the stream at once
+    token = request_token({k.lower(): v for k, v in request.headers.items()}) if ctx.policy.paired else None
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        async for event in hub.subscribe(last_event_id):
+        async for event in hub.subscribe(last_event_id, token_sha256=sha256_hex(token) if token else None):
             yield ServerSentEvent(data=event.data_json, event=event.kind, id=event.event_id(hub.run_id),
                                   retry=RETRY_MS)
 

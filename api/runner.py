@@ -27,6 +27,7 @@ from rich.console import Console
 from attune.api import pipeline
 from attune.api.app import app_create
 from attune.api.live import LiveHub
+from attune.api.runtime import server_announced
 from attune.api.timefmt import iso
 from attune.cli import stop_signals_install
 from attune.config import Settings
@@ -68,8 +69,10 @@ def recorder_live(conn: sqlite3.Connection, live: LiveHub, **kwargs: Any) -> Rec
 async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
                     started: Callable[[], None] | None = None) -> None:
     """Serve ``app`` until ``stop`` is set; raise OSError when the port cannot be bound."""
+    proxy = Settings().trusted_proxy  # X-Forwarded-For only from a configured proxy
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=3, ws="none")
+                            lifespan="on", timeout_graceful_shutdown=3, ws="none",
+                            proxy_headers=bool(proxy), forwarded_allow_ips=proxy or None)
     server = _Server(config)
     task = asyncio.create_task(server.serve(), name="web")
     while not server.started:
@@ -80,13 +83,15 @@ async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
         await asyncio.sleep(0.05)
     if started is not None:
         started()
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
-    server.should_exit = True
-    app.state.ctx.live.close()  # end SSE streams so the server can close promptly
-    waiter.cancel()
-    with contextlib.suppress(SystemExit, asyncio.CancelledError):
-        await task
+    # a runtime file while we listen: `attune pair` finds this server and its database
+    with server_announced(app.state.ctx.db.path, host, port):
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True
+        app.state.ctx.live.close()  # end SSE streams so the server can close promptly
+        waiter.cancel()
+        with contextlib.suppress(SystemExit, asyncio.CancelledError):
+            await task
 
 
 def url_for(host: str, port: int) -> str:
@@ -245,14 +250,18 @@ def demo(s: Settings, *, keep: bool = False) -> int:
         conn.close()
 
 
-def pair(s: Settings, *, revoke: bool = False, token: bool = False) -> int:
+def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bool = True) -> int:
     from attune.api.auth import (
+        host_is_loopback,
         pairing_code_create,
         pairing_code_format,
         token_issue,
         tokens_revoke_all,
     )
 
+    from attune.api.runtime import pair_target
+
+    s, serving = pair_target(s, db_given=db_given)
     conn = db_connect(s.db)
     try:
         if revoke:
@@ -267,12 +276,17 @@ def pair(s: Settings, *, revoke: bool = False, token: bool = False) -> int:
         code = pairing_code_create(conn)
     finally:
         conn.close()
-    host = s.host if s.host not in ("127.0.0.1", "localhost", "::1") else "0.0.0.0"
+    host = s.host if not host_is_loopback(s.host) else "0.0.0.0"
     url = f"{url_for(host, s.port)}pair#{code}"
     console.print("Scan this with the phone's camera (same Wi-Fi as this computer):")
     _qr_print(url)
     console.print(f"or open [bold]{url}[/bold]")
     console.print(f"or type the code [bold]{pairing_code_format(code)}[/bold] at {url_for(host, s.port)}pair")
-    console.print("The code works once, for ten minutes. attune must be running with --host 0.0.0.0 "
-                  "(or your computer's address) for the phone to reach it.")
+    if serving and host_is_loopback(s.host):
+        console.print(f"[yellow]The running attune (database {s.db}) listens on {s.host} only:[/yellow] "
+                      "restart it with --host 0.0.0.0 for a phone to reach it.")
+    elif not serving:
+        console.print(f"No attune server is running (code stored in {s.db}). Start `attune run --host 0.0.0.0` "
+                      "(or serve/demo) for the phone to reach it.")
+    console.print("The code works once, for ten minutes.")
     return 0

@@ -20,6 +20,7 @@ from attune.db import db_transaction
 
 BUILTIN_LABELS = ("waiting", "bracing")
 LABEL_MAX_CHARS = 32
+LABELS_MAX_OWN = 50  # the user's own labels: a list to choose from, not a free-text field
 NOTE_MAX_CHARS = 1000
 # an episode takes a tag when their overlap covers this share of the shorter of the two
 ATTACH_MIN_OVERLAP = 0.3
@@ -74,6 +75,7 @@ class Tag:
 
 @dataclass(frozen=True, slots=True)
 class LabelInfo:
+    id: int
     name: str
     builtin: bool
     uses: int
@@ -81,18 +83,72 @@ class LabelInfo:
 
 # -- labels -----------------------------------------------------------------------------------
 def label_id_ensure(conn: sqlite3.Connection, name: str) -> int:
-    """The id of a (normalised) label, creating it on first use."""
-    conn.execute("INSERT OR IGNORE INTO label(name, created_epoch_ms) VALUES (?,?)", (name, _now_ms()))
-    return conn.execute("SELECT id FROM label WHERE name=?", (name,)).fetchone()[0]
+    """The id of a (normalised) label, creating it on first use (within the cap)."""
+    row = conn.execute("SELECT id FROM label WHERE name=?", (name,)).fetchone()
+    if row is not None:
+        return row[0]
+    own = conn.execute("SELECT count(*) FROM label WHERE builtin=0").fetchone()[0]
+    if own >= LABELS_MAX_OWN:
+        raise TagError(f"at most {LABELS_MAX_OWN} labels of your own: rename or delete one first")
+    return conn.execute("INSERT INTO label(name, created_epoch_ms) VALUES (?,?)", (name, _now_ms())).lastrowid
 
 
 def labels_list(conn: sqlite3.Connection) -> list[LabelInfo]:
     """Built-ins first, then the user's own by how often they are used."""
     rows = conn.execute(
-        "SELECT l.name, l.builtin, count(t.id) AS uses FROM label l LEFT JOIN tag t ON t.label_id=l.id"
+        "SELECT l.id, l.name, l.builtin, count(t.id) AS uses FROM label l LEFT JOIN tag t ON t.label_id=l.id"
         " GROUP BY l.id ORDER BY l.builtin DESC, uses DESC, l.name"
     ).fetchall()
-    return [LabelInfo(r["name"], bool(r["builtin"]), r["uses"]) for r in rows]
+    return [LabelInfo(r["id"], r["name"], bool(r["builtin"]), r["uses"]) for r in rows]
+
+
+def label_get(conn: sqlite3.Connection, label_id: int) -> LabelInfo | None:
+    row = conn.execute(
+        "SELECT l.id, l.name, l.builtin, (SELECT count(*) FROM tag t WHERE t.label_id=l.id) AS uses"
+        " FROM label l WHERE l.id=?", (label_id,)).fetchone()
+    return LabelInfo(row["id"], row["name"], bool(row["builtin"]), row["uses"]) if row else None
+
+
+class LabelLocked(TagError):
+    """A built-in label, or one still in use, cannot be changed that way (409)."""
+
+
+def label_rename(conn: sqlite3.Connection, label_id: int, new_name: str) -> LabelInfo | None:
+    """Rename one of the user's labels; every tag with it follows. Renaming to a label that
+    exists merges the two (a typo fixed). None if there is no such label."""
+    name = label_normalise(new_name)
+    with db_transaction(conn):
+        current = label_get(conn, label_id)
+        if current is None:
+            return None
+        if current.builtin:
+            raise LabelLocked(f"{current.name!r} is built in: it cannot be renamed")
+        other = conn.execute("SELECT id FROM label WHERE name=? AND id!=?", (name, label_id)).fetchone()
+        if other is None:
+            conn.execute("UPDATE label SET name=? WHERE id=?", (name, label_id))
+            target = label_id
+        else:  # merge into the existing label
+            target = other[0]
+            t = _now_ms()
+            conn.execute("UPDATE tag SET label_id=?, updated_epoch_ms=? WHERE label_id=?", (target, t, label_id))
+            conn.execute("DELETE FROM label WHERE id=?", (label_id,))
+    return label_get(conn, target)
+
+
+def label_delete(conn: sqlite3.Connection, label_id: int) -> bool:
+    """Delete one of the user's labels that no tag uses; False if there is no such label.
+    A label still in use is refused, so no named moment loses its name."""
+    with db_transaction(conn):
+        current = label_get(conn, label_id)
+        if current is None:
+            return False
+        if current.builtin:
+            raise LabelLocked(f"{current.name!r} is built in: it cannot be deleted")
+        if current.uses:
+            raise LabelLocked(f"{current.name!r} names {current.uses} moment(s): rename it to another "
+                              "label to merge them, or rename those moments first")
+        conn.execute("DELETE FROM label WHERE id=?", (label_id,))
+    return True
 
 
 # -- tags -------------------------------------------------------------------------------------

@@ -69,7 +69,10 @@ async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]
 
 async def db_tail(path: Path, live: LiveHub, interval_s: float = 1.0) -> None:
     """Publish new rows of the database at ``path`` until cancelled."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+    # a proper file URI: a '#', '?' or '%' in the path is percent-encoded, not read as the
+    # URI's fragment or query (which would open, and create, another file read-write)
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 2000")
     try:

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     db: Path = Field(default_factory=db_path_default, description="SQLite database file")
     host: str = Field("127.0.0.1", description="address the web app binds to")
     port: int = Field(8765, ge=1, le=65535, description="port the web app listens on")
+    trusted_proxy: str | None = Field(
+        None, description="address(es) of a reverse proxy whose X-Forwarded-For is believed "
+        "(comma-separated); unset: the header is ignored")
     device: str | None = Field(None, description="strap address or name to record from")
     watchdog_s: float = Field(10.0, gt=0, description="silence after which a link counts as lost")
     backoff_cap_s: float = Field(60.0, gt=0, description="longest wait between reconnects")

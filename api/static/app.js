@@ -357,6 +357,46 @@ function renderLabelChoices() {
     b.setAttribute("aria-pressed", String(b.dataset.label === ui.chosen));
     b.onclick = () => { ui.chosen = b.dataset.label; $("label-other").value = ""; renderLabelChoices(); };
   });
+  renderLabelManager();
+}
+
+// your own labels: rename (a typo fixed, or two merged) and delete those no moment uses
+function renderLabelManager() {
+  const list = $("label-list");
+  list.replaceChildren();
+  const own = ui.labels.filter((l) => !l.builtin);
+  $("manage-labels").hidden = own.length === 0;
+  for (const l of own) {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = `${l.name} (${l.uses})`;
+    const rename = document.createElement("button");
+    rename.className = "ghost"; rename.textContent = "Rename"; rename.dataset.rename = l.id;
+    rename.onclick = () => labelChange(l, "PUT");
+    const del = document.createElement("button");
+    del.className = "ghost"; del.textContent = "Delete"; del.dataset.delete = l.id;
+    del.disabled = l.uses > 0;
+    del.title = l.uses > 0 ? "in use: rename it to another label to merge" : "";
+    del.onclick = () => labelChange(l, "DELETE");
+    li.append(name, rename, del);
+    list.append(li);
+  }
+}
+
+async function labelChange(label, method) {
+  let body;
+  if (method === "PUT") {
+    const name = prompt(`New name for “${label.name}” (an existing name merges the two):`, label.name);
+    if (!name || name.trim() === label.name) return;
+    body = { name };
+  } else if (!confirm(`Delete the label “${label.name}”?`)) return;
+  try {
+    await api(`/api/labels/${label.id}`, { method, body });
+  } catch (err) { showSheetError(err.message); return; }
+  if (ui.chosen === label.name) ui.chosen = body ? body.name.trim().toLowerCase() : null;
+  await loadLabels();
+  renderLabelChoices();
+  loadDay();
 }
 
 function closeSheet() {

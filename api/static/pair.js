@@ -21,7 +21,9 @@ async function pair(code) {
   try { const body = await response.json(); if (typeof body.detail === "string") message = body.detail; } catch (_) { /* keep */ }
   error.textContent = message;
   error.hidden = false;
-  status.textContent = "Run `attune pair` again on the computer for a fresh code.";
+  status.textContent = response.status === 410
+    ? "Ask for a new code: run `attune pair` again on the computer."
+    : "Run `attune pair` again on the computer for a fresh code.";
 }
 
 document.addEventListener("DOMContentLoaded", () => {
