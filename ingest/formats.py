@@ -74,6 +74,7 @@ import itertools
 import math
 import os
 import re
+import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,7 +120,10 @@ FORMAT_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
     "rr-lines": "one RR per line in ms or seconds (Kubios / Elite HRV); header and blank lines skipped",
 })
 
-_MAX_BYTES = 1 << 30  # refuse files over 1 GiB: no RR export is that large
+# Refuse files over 256 MiB before reading a byte: the most verbose exports (Polar Sensor
+# Logger, SelfLoops, ~30-40 bytes a beat) hold a month of round-the-clock beats (~4.3 M)
+# in about 170 MB, so 256 MiB leaves room while the parsed lines stay well under 1 GB.
+_MAX_BYTES = 256 << 20
 _HEADER_SCAN_LINES = 20  # a CSV header may follow at most this many preamble lines
 _SECONDS_MEDIAN_LIMIT = 10.0  # median RR below this => the values are seconds
 _PHYSIONET_FS = 128.0  # nsr2db / chf2db / nsrdb annotation sampling rate (Hz)
@@ -294,13 +298,42 @@ class _Text:
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
+def _file_kind_refusal(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` cannot be an RR export (None: a regular file)."""
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a pipe (FIFO); save the export to a file first"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    return None
+
+
 def _load_text(path: PathLike) -> _Text:
+    """The file's text, after checking (``stat``, before reading) that it is a regular
+    file no larger than ``_MAX_BYTES``; the read itself never takes more than that."""
     p = Path(path)
-    size = p.stat().st_size
-    if size > _MAX_BYTES:
-        raise _fail(p, f"file is {size / 2**20:.0f} MiB, larger than any RR export (limit 1 GiB)")
-    with open(p, "rb") as fh:
-        data = fh.read()
+    limit_text = f"limit {_MAX_BYTES >> 20} MiB"
+    why = _file_kind_refusal(os.stat(p).st_mode)
+    if why is not None:
+        raise RRFormatError(f"{p}: {why}.")
+    # O_NONBLOCK: a FIFO swapped in after the stat must not block the open
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        why = _file_kind_refusal(st.st_mode)
+        if why is not None:
+            raise RRFormatError(f"{p}: {why}.")
+        if st.st_size > _MAX_BYTES:
+            raise RRFormatError(
+                f"{p}: file is {st.st_size / 2**20:.0f} MiB, larger than any RR export ({limit_text}); nothing read.")
+        data = fh.read(_MAX_BYTES + 1)  # bounded even if the file grows meanwhile
+    if len(data) > _MAX_BYTES:
+        raise RRFormatError(f"{p}: file grew past {limit_text} while being read; nothing imported.")
     notes: list[str] = []
     if not data:
         raise _fail(p, "file is empty (0 bytes)")

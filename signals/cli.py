@@ -69,6 +69,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from attune.signals.batch import (
         AnalysisResult,
         analysis_episodes_csv,
+        analysis_pending_finish,
         analysis_file,
         analysis_store_span,
         analysis_ticks_csv,
@@ -112,6 +113,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         db = settings_load(db=args.db).db
         conn = db_connect(db)
         try:
+            analysis_pending_finish(conn, lambda line: console.print(line, highlight=False), tz=tz)
             from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
             to_ms = iso_to_epoch_ms(args.to) if args.to else None
             span = beats_span(conn)
