@@ -178,7 +178,7 @@ def analysis_pending_say(conn: sqlite3.Connection) -> None:
     """Finish analyses an interrupted import or demo left pending, one line each."""
     from attune.signals.batch import analysis_pending_finish
 
-    analysis_pending_finish(conn, lambda line: console.print(line, highlight=False))
+    analysis_pending_finish(conn, lambda line: console.print(line, highlight=False, soft_wrap=True))
 
 
 def run(s: Settings) -> int:
