@@ -269,29 +269,29 @@ def test_demo_killed_during_sample_day_is_completed_by_demo_keep(tmp_path: Path)
 # -- 5. streaming, size-checked reads --------------------------------------------------------------------------
 _RSS_PROBE = """
 import resource, sys
-from attune.ingest.formats import RRFormatError, rr_file_read
+from attune.cli import main
+import attune.ingest.exchange, attune.signals.batch  # loaded before the baseline is taken
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    rr_file_read(sys.argv[1])
-    print("read", file=sys.stderr)
-except RRFormatError as exc:
-    print(exc, file=sys.stderr)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+status = main(["import", sys.argv[1], "--db", sys.argv[2]])
+print(status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
 """
 
 
 @pytest.mark.parametrize("size_mib", [300, 1126])
 def test_oversized_file_is_refused_before_it_is_read(tmp_path: Path, size_mib: int) -> None:
+    """`attune import` of a (sparse) file over the limit: refused in one line, and the
+    process's peak RSS (measured by itself) does not grow by the file's size."""
     big = tmp_path / "big.txt"
     with open(big, "wb") as fh:
         fh.truncate(size_mib << 20)  # sparse: no disk used
-    probe = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(big)], capture_output=True, text=True, timeout=120)
-    assert probe.returncode == 0, probe.stderr
-    grown_kib = int(probe.stdout.split()[-1])
-    assert "larger than any RR export" in probe.stderr
+    db = tmp_path / "a.sqlite"
+    probe = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(big), str(db)],
+                           capture_output=True, text=True, timeout=300)
+    status, grown_kib = (int(v) for v in probe.stdout.split()[-2:])
+    assert status == 1, probe.stderr
+    assert "larger than any RR export (limit 256 MiB)" in probe.stderr
     assert grown_kib < 16 * 1024, f"peak RSS grew by {grown_kib} KiB while refusing a {size_mib} MiB file"
-    failed = attune("import", str(big), "--db", str(tmp_path / "a.sqlite"))
-    assert_one_line_error(failed, "MiB")
+    _empty_store(db)
 
 
 def test_pipes_devices_and_directories_are_refused_with_one_line(tmp_path: Path) -> None:
