@@ -199,6 +199,23 @@ def test_absurd_stamps_in_a_timed_file_are_refused(tmp_path: Path) -> None:
     _empty_store(db)
 
 
+def test_analyze_db_survives_beats_an_older_import_wrote_with_impossible_times(tmp_path: Path) -> None:
+    """Before the checks, `attune import` of RR 1e300 / 1e15 stored epoch_ms -2^63 and
+    year -29662, after which `analyze --db` crashed with OverflowError on every run."""
+    db = tmp_path / "a.sqlite"
+    assert attune("import", str(_rr_file(tmp_path / "rr.txt")), "--db", str(db), "--start", START).returncode == 0
+    conn = sqlite3.connect(db)
+    with conn:  # the rows main wrote (reproduced on main, see issue 7)
+        seg = conn.execute("SELECT min(id) FROM segment").fetchone()[0]
+        conn.executemany("INSERT INTO beat(segment_id, epoch_ms, rr_ms, flags) VALUES (?, ?, ?, 1)",
+                         [(seg, -(2**63), 1e300), (seg, -998_000_000_000_000, 1e15)])
+    conn.close()
+    analyze = attune("analyze", "--db", str(db), "--format", "json")
+    assert analyze.returncode == 0, analyze.stderr
+    assert "Overflow" not in analyze.stderr and "2 stored beats have impossible times" in analyze.stderr
+    assert one(db, "SELECT count(*) FROM tick") > 100
+
+
 # -- 4. half-finished work ----------------------------------------------------------------------------
 def _kill_when_beats_without_ticks(proc: subprocess.Popen, db: Path, deadline_s: float = 120) -> None:
     """SIGKILL ``proc`` at the first moment the database holds beats but no ticks: the
