@@ -258,6 +258,28 @@ def test_import_killed_during_analysis_is_finished_next_time(shared_data: Path, 
     assert one(db, "SELECT count(*) FROM episode") > 0
 
 
+def test_serve_finishes_analysis_an_interrupted_import_left(shared_data: Path, tmp_path: Path) -> None:
+    db = tmp_path / "a.sqlite"
+    proc = subprocess.Popen([ATTUNE, "import", str(shared_data / NSR1), "--db", str(db), "--start", START],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when_beats_without_ticks(proc, db)
+    log = tmp_path / "serve.log"
+    with open(log, "w") as err:
+        server = subprocess.Popen([ATTUNE, "serve", "--db", str(db), "--port", str(_free_port())],
+                                  stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            end = time.monotonic() + 120
+            while "attune is at" not in log.read_text() and time.monotonic() < end:
+                assert server.poll() is None, log.read_text()
+                time.sleep(0.1)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    assert "finishing analysis left pending by an interrupted import nsr2db_nsr001_rr_secs.txt" in log.read_text()
+    assert one(db, "SELECT count(*) FROM analysis_pending") == 0
+    assert one(db, "SELECT count(*) FROM tick") > 15_000
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
