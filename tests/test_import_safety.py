@@ -333,6 +333,20 @@ def test_oversized_file_is_refused_before_it_is_read(tmp_path: Path, size_mib: i
     _empty_store(db)
 
 
+def test_file_of_too_many_short_lines_is_refused_while_reading(tmp_path: Path) -> None:
+    """16 MiB of "800" lines is 4.1 M beats: parsing would hold every line as a Python
+    string (~600 MiB); refused while the lines are counted."""
+    many = tmp_path / "many.txt"
+    many.write_bytes(b"800\n" * 4_100_000)
+    db = tmp_path / "a.sqlite"
+    probe = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(many), str(db)],
+                           capture_output=True, text=True, timeout=300)
+    status, grown_kib = (int(v) for v in probe.stdout.split()[-2:])
+    assert status == 1 and "more than 4,000,000 lines" in probe.stderr, probe.stderr
+    assert grown_kib < 64 * 1024, f"peak RSS grew by {grown_kib} KiB"
+    _empty_store(db)
+
+
 def test_pipes_devices_and_directories_are_refused_with_one_line(tmp_path: Path) -> None:
     db = tmp_path / "a.sqlite"
     fifo = tmp_path / "pipe"
