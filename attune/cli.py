@@ -173,7 +173,7 @@ def parser_build() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, help=db_help)
     p.add_argument("--format", choices=FORMATS, help="skip auto-detection")
     p.add_argument("--start", metavar="ISO", help="recording start for files without times (local time unless a zone is given)")
-    p.add_argument("--replace", action="store_true", help="replace stored beats (and their analysis) that the file's span overlaps")
+    p.add_argument("--replace", action="store_true", help="replace stored beats (and analysis) in the span")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export beats as csv, json or rr (one RR in ms per line)")

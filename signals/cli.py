@@ -69,8 +69,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from attune.signals.batch import (
         AnalysisResult,
         analysis_episodes_csv,
-        analysis_pending_finish,
         analysis_file,
+        analysis_pending_finish,
         analysis_store_span,
         analysis_ticks_csv,
         analysis_to_dict,

@@ -82,7 +82,8 @@ def test_second_series_over_same_day_is_refused_then_replaced(shared_data: Path,
                     " JOIN device d ON d.id = s.device_id WHERE b.epoch_ms BETWEEN ? AND ?", lo, hi)
     assert devices == [(new_device,)]
     # what is left of the old series lies outside that span (here: its first beat, 16 ms earlier)
-    assert one(db, "SELECT count(*) FROM beat") - n2 == one(db, "SELECT count(*) FROM beat WHERE epoch_ms < ? OR epoch_ms > ?", lo, hi)
+    outside = one(db, "SELECT count(*) FROM beat WHERE epoch_ms < ? OR epoch_ms > ?", lo, hi)
+    assert one(db, "SELECT count(*) FROM beat") - n2 == outside
     assert one(db, "SELECT count(*) FROM segment s WHERE NOT EXISTS (SELECT 1 FROM beat WHERE segment_id = s.id)") == 0
     assert one(db, "SELECT count(*) FROM analysis_pending") == 0
     # analysed afresh: ticks over the whole new day, not 'unknown' everywhere
