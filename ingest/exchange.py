@@ -154,14 +154,41 @@ def beats_digest(epoch_ms: np.ndarray | None, rr_ms: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def _stored_sources(conn: sqlite3.Connection, first_ms: int, last_ms: int) -> list[sqlite3.Row]:
-    """Stored beats in ``[first_ms, last_ms]`` per device and source: count, first, last."""
+SPAN_JOIN_MS = 60_000  # segments of a file closer than this count as one span for overlap checks
+SPANS_MAX = 1000  # bounded SQL: 2 parameters a span, well under SQLite's 32766
+
+
+def beats_spans(epoch_ms: np.ndarray, segment_index: np.ndarray) -> list[tuple[int, int]]:
+    """The time spans ``[first, last]`` (ms) the beats of each segment cover, sorted and
+    merged where they overlap or lie within :data:`SPAN_JOIN_MS`: a file's gaps between
+    segments are not part of it, so stored beats there do not overlap it."""
+    order = np.argsort(segment_index, kind="stable")
+    seg, epoch = segment_index[order], epoch_ms[order]
+    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    firsts = np.minimum.reduceat(epoch, starts)
+    lasts = np.maximum.reduceat(epoch, starts)
+    spans: list[tuple[int, int]] = []
+    for lo, hi in sorted(zip(firsts.tolist(), lasts.tolist(), strict=True)):
+        if spans and lo <= spans[-1][1] + SPAN_JOIN_MS:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def _spans_where(spans: list[tuple[int, int]], column: str = "b.epoch_ms") -> tuple[str, list[int]]:
+    return "(" + " OR ".join(f"{column} BETWEEN ? AND ?" for _ in spans) + ")", [t for s in spans for t in s]
+
+
+def _stored_sources(conn: sqlite3.Connection, spans: list[tuple[int, int]]) -> list[sqlite3.Row]:
+    """Stored beats within ``spans`` per device and source: count, first, last."""
+    where, args = _spans_where(spans)
     return conn.execute(
         "SELECT s.source AS source, coalesce(d.name, d.address, '?') AS name, count(*) AS n,"
         " min(b.epoch_ms) AS first, max(b.epoch_ms) AS last"
         " FROM beat b JOIN segment s ON s.id = b.segment_id LEFT JOIN device d ON d.id = s.device_id"
-        " WHERE b.epoch_ms BETWEEN ? AND ? GROUP BY s.device_id, s.source ORDER BY first",
-        (first_ms, last_ms),
+        f" WHERE {where} GROUP BY s.device_id, s.source ORDER BY first",
+        args,
     ).fetchall()
 
 
@@ -170,12 +197,10 @@ def _source_label(row: sqlite3.Row) -> str:
     return f"{row['name']} ({how})"
 
 
-def _same_beats(conn: sqlite3.Connection, first_ms: int, last_ms: int, epoch: np.ndarray, rr: np.ndarray) -> bool:
-    """Whether the stored beats of ``[first_ms, last_ms]`` are exactly ``(epoch, rr)``."""
-    rows = conn.execute(
-        "SELECT epoch_ms, rr_ms FROM beat WHERE epoch_ms BETWEEN ? AND ? ORDER BY epoch_ms, rr_ms",
-        (first_ms, last_ms),
-    ).fetchall()
+def _same_beats(conn: sqlite3.Connection, spans: list[tuple[int, int]], epoch: np.ndarray, rr: np.ndarray) -> bool:
+    """Whether the stored beats within ``spans`` are exactly ``(epoch, rr)``."""
+    where, args = _spans_where(spans)
+    rows = conn.execute(f"SELECT b.epoch_ms, b.rr_ms FROM beat b WHERE {where} ORDER BY 1, 2", args).fetchall()
     if len(rows) != epoch.size:
         return False
     stored = np.asarray([tuple(r) for r in rows], dtype=float)
@@ -184,16 +209,17 @@ def _same_beats(conn: sqlite3.Connection, first_ms: int, last_ms: int, epoch: np
                 and np.array_equal(np.round(stored[:, 1], 3), np.round(rr[order], 3)))
 
 
-def _span_clear(conn: sqlite3.Connection, first_ms: int, last_ms: int) -> int:
-    """Delete the stored beats of ``[first_ms, last_ms]`` and what was derived from them
-    (no commit); segments, import devices and import records left without beats go too.
-    Raw BLE packets are kept. Returns the beats deleted."""
-    seg_ids = [r[0] for r in conn.execute(
-        "SELECT DISTINCT segment_id FROM beat WHERE epoch_ms BETWEEN ? AND ?", (first_ms, last_ms))]
-    n = conn.execute("DELETE FROM beat WHERE epoch_ms BETWEEN ? AND ?", (first_ms, last_ms)).rowcount
+def _spans_clear(conn: sqlite3.Connection, spans: list[tuple[int, int]]) -> int:
+    """Delete the stored beats within ``spans`` and what was derived from them (no
+    commit); segments, import devices and import records left without beats go too. Raw
+    BLE packets are kept. Returns the beats deleted."""
+    where, args = _spans_where(spans, "epoch_ms")
+    seg_ids = [r[0] for r in conn.execute(f"SELECT DISTINCT segment_id FROM beat WHERE {where}", args)]
+    n = conn.execute(f"DELETE FROM beat WHERE {where}", args).rowcount
     for table in ("tick", "state_change", "baseline"):
-        conn.execute(f"DELETE FROM {table} WHERE epoch_ms BETWEEN ? AND ?", (first_ms, last_ms))
-    conn.execute("DELETE FROM episode WHERE onset_ms <= ? AND coalesce(end_ms, onset_ms) >= ?", (last_ms, first_ms))
+        conn.execute(f"DELETE FROM {table} WHERE {where}", args)
+    for first_ms, last_ms in spans:
+        conn.execute("DELETE FROM episode WHERE onset_ms <= ? AND coalesce(end_ms, onset_ms) >= ?", (last_ms, first_ms))
     for seg_id in seg_ids:
         row = conn.execute("SELECT device_id FROM segment WHERE id = ?", (seg_id,)).fetchone()
         gone = conn.execute(
@@ -269,11 +295,14 @@ def rr_import(
             f"{path.name}: these beats were already imported (from {row['path']} on"
             f" {epoch_ms_to_iso(row['imported_at'])}); nothing imported")
     span = f"{epoch_ms_to_iso(first_ms)} → {epoch_ms_to_iso(last_ms)}"
+    spans = beats_spans(epoch, segment_index)
+    if len(spans) > SPANS_MAX:  # a file of many short stretches: check its whole span at once
+        spans = [(first_ms, last_ms)]
     with db_transaction(conn):
-        stored = _stored_sources(conn, first_ms, last_ms)
+        stored = _stored_sources(conn, spans)
         replaced = 0
         if stored:
-            if _same_beats(conn, first_ms, last_ms, epoch, rr):
+            if _same_beats(conn, spans, epoch, rr):
                 raise ImportRefused(
                     f"{path.name}: the same {len(rr)} beats are already stored over {span}"
                     f" ({', '.join(_source_label(r) for r in stored)}); nothing imported")
@@ -284,7 +313,7 @@ def rr_import(
                     + ", ".join(f"{_source_label(r)} {epoch_ms_to_iso(r['first'])} → {epoch_ms_to_iso(r['last'])}"
                                 for r in stored)
                     + "; nothing imported (use `attune import --replace` to replace the stored beats of that span)")
-            replaced = _span_clear(conn, first_ms, last_ms)
+            replaced = _spans_clear(conn, spans)
         device_id = device_upsert(conn, DeviceInfo(f"import:{sha[:16]}", f"{series.format}: {path.name}"))
         segment_ids = []
         for k in range(int(segment_index.max()) + 1):

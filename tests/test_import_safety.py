@@ -95,6 +95,22 @@ def test_second_series_over_same_day_is_refused_then_replaced(shared_data: Path,
     assert one(db, "SELECT count(*) FROM episode") > 0
 
 
+def test_stored_beats_in_a_gap_of_the_file_are_no_overlap(tmp_path: Path) -> None:
+    """A stamped file with a 90 min pause (two segments) goes around beats stored in the
+    pause: no refusal, and both series stay whole."""
+    db = tmp_path / "a.sqlite"
+    t0 = 1_795_132_800_000  # 2026-11-20T00:00Z
+    stamps = [t0 + 800 * i for i in range(1, 2251)] + [t0 + 7_200_000 + 800 * i for i in range(1, 2251)]
+    pauses = tmp_path / "pauses.csv"
+    pauses.write_text("epoch_ms,rr_ms\n" + "\n".join(f"{t},800" for t in stamps) + "\n")
+    middle = _rr_file(tmp_path / "middle.txt", n=2000)  # 27 min from 00:45
+    assert attune("import", str(middle), "--db", str(db), "--start", "2026-11-20T00:45:00+00:00").returncode == 0
+    both = attune("import", str(pauses), "--db", str(db))
+    assert both.returncode == 0, both.stderr
+    assert one(db, "SELECT count(*) FROM beat") == 4500 + 2000
+    assert one(db, "SELECT count(DISTINCT path) FROM import_file") == 2
+
+
 # -- 2. duplicates by content ---------------------------------------------------------------------------
 def _variants(src: Path, tmp: Path, n: int = 3000) -> tuple[Path, list[Path]]:
     lines = src.read_text().splitlines()[:n]
