@@ -179,8 +179,16 @@ async def _live_session(
     return status
 
 
+def analysis_pending_say(conn: sqlite3.Connection) -> None:
+    """Finish analyses an interrupted import or demo left pending, one line each."""
+    from attune.signals.batch import analysis_pending_finish
+
+    analysis_pending_finish(conn, lambda line: console.print(line, highlight=False, soft_wrap=True))
+
+
 def run(s: Settings) -> int:
     conn = db_connect(s.db)
+    analysis_pending_say(conn)
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -198,6 +206,11 @@ def serve(s: Settings) -> int:
     if not Path(s.db).exists():
         console.print(f"[red]error:[/red] no database at {s.db} (record with `attune run`, or try `attune demo`)")
         return 2
+    conn = db_connect(s.db)
+    try:
+        analysis_pending_say(conn)
+    finally:
+        conn.close()
     app = app_create(s.db, mode="stored", bind_host=s.host, watchdog_s=s.watchdog_s)
 
     async def main() -> int:
@@ -229,6 +242,7 @@ def demo(s: Settings, *, keep: bool = False) -> int:
     conn = db_connect(s.db)
     try:
         t0 = time.perf_counter()
+        analysis_pending_say(conn)  # a sample day whose analysis was interrupted
         if conn.execute("SELECT count(*) FROM beat").fetchone()[0] == 0:
             n = sample_day_store(conn)
             console.print(f"Sample day ready: {n} beats analysed in {time.perf_counter() - t0:.1f} s.")

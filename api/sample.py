@@ -19,6 +19,7 @@ import numpy as np
 
 from attune.db import db_connect, db_transaction
 from attune.ingest.events import DeviceInfo
+from attune.ingest.exchange import analysis_pending_add
 from attune.ingest.recorder import device_upsert
 from attune.signals.batch import analysis_store_span
 from attune.signals.simulate import Simulation, day_simulate
@@ -64,10 +65,23 @@ def sample_span_store(
     with the signals batch analysis (replacing its results, as ``attune analyze`` does).
     ``tz`` (default: this machine's) places the day's rhythm and the baseline's hours."""
     zone = tz or _local_tz()
-    sim = day_simulate(start_ms, duration_s, seed=seed, tz=zone, **options)  # type: ignore[arg-type]
-    sim_store(conn, sim)
-    analysis_store_span(conn, start_ms, start_ms + int(duration_s * 1000) + 60_000, tz=zone)
+    sim, pending_id = _sample_span_simulate_store(conn, start_ms, duration_s, seed=seed, tz=zone, **options)
+    analysis_store_span(conn, start_ms, start_ms + int(duration_s * 1000) + 60_000, tz=zone,
+                        pending_done=(pending_id,))
     return sim
+
+
+def _sample_span_simulate_store(
+    conn: sqlite3.Connection, start_ms: int, duration_s: float, *, seed: int, tz: tzinfo | None,
+    **options: object,
+) -> tuple[Simulation, int]:
+    """Store simulated beats and mark their span ``analysis_pending``, in one transaction."""
+    sim = day_simulate(start_ms, duration_s, seed=seed, tz=tz, **options)  # type: ignore[arg-type]
+    with db_transaction(conn):
+        sim_store(conn, sim)
+        pending_id = analysis_pending_add(conn, start_ms, start_ms + int(duration_s * 1000) + 60_000,
+                                          "demo sample day")
+    return sim, pending_id
 
 
 TODAY_MAX_S = 4 * 3600.0  # today's simulated history reaches back at most this far
@@ -77,18 +91,31 @@ TODAY_MIN_S = 30 * 60.0  # ... and is left out when it would be shorter than thi
 def sample_day_store(conn: sqlite3.Connection, *, seed: int = 2) -> int:
     """The demo's history, so the timeline is populated on first open: yesterday's waking
     day (07:00–23:00 local) and the last hours up to now (at most 4 h, never overlapping
-    yesterday). Returns beats stored."""
+    yesterday). Returns beats stored.
+
+    Both spans' beats are stored in one transaction, marked ``analysis_pending``, and then
+    analysed: a demo killed meanwhile leaves either nothing or the whole day, whose
+    analysis the next start finishes."""
+    zone = _local_tz()
     now = datetime.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     yesterday_ms = int((midnight - timedelta(days=1) + timedelta(hours=WAKE_HOUR)).timestamp() * 1000)
-    n = len(sample_span_store(conn, yesterday_ms, WAKE_HOURS * 3600, seed=seed))
+    spans: list[tuple[int, float, int, dict[str, object]]] = [(yesterday_ms, WAKE_HOURS * 3600, seed, {})]
     yesterday_end_ms = yesterday_ms + int(WAKE_HOURS * 3600 * 1000)
     now_ms = int(now.timestamp() * 1000) - 5_000  # the live strap takes over from here
     start_ms = max(yesterday_end_ms, now_ms - int(TODAY_MAX_S * 1000))
     if now_ms - start_ms >= TODAY_MIN_S * 1000:
-        n += len(sample_span_store(conn, start_ms, (now_ms - start_ms) / 1000, seed=seed + 1,
-                                   n_activations=2, n_exertions=0, n_gaps=0))
-    return n
+        spans.append((start_ms, (now_ms - start_ms) / 1000, seed + 1,
+                      {"n_activations": 2, "n_exertions": 0, "n_gaps": 0}))
+    stored = []
+    with db_transaction(conn):
+        for start, duration_s, span_seed, options in spans:
+            sim, pending_id = _sample_span_simulate_store(conn, start, duration_s, seed=span_seed, tz=zone, **options)
+            stored.append((start, duration_s, len(sim), pending_id))
+    for start, duration_s, _, pending_id in stored:
+        analysis_store_span(conn, start, start + int(duration_s * 1000) + 60_000, tz=zone,
+                            pending_done=(pending_id,))
+    return sum(n for _, _, n, _ in stored)
 
 
 def sample_db(

@@ -89,20 +89,24 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 # -- import / export --------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from attune.ingest.exchange import ImportRefused, epoch_ms_to_iso, iso_to_epoch_ms, rr_import
+    from attune.ingest.exchange import ImportRefused, epoch_ms_check, epoch_ms_to_iso, iso_to_epoch_ms, rr_import
     from attune.ingest.formats import RRFormatError
-    from attune.signals.batch import analysis_import_hook
+    from attune.signals.batch import analysis_import_hook, analysis_pending_finish
 
     settings = _settings(args)
+    start = iso_to_epoch_ms(args.start) if args.start else None
+    if start is not None:
+        epoch_ms_check(start, "--start")  # before the database is touched
     conn = db_connect(settings.db)
     status = 0
     try:
-        start = iso_to_epoch_ms(args.start) if args.start else None
+        analysis_pending_finish(conn, lambda line: console.print(line, highlight=False))
         for path in args.files:
             try:
-                result = rr_import(conn, path, format=args.format, start_epoch_ms=start)
+                result = rr_import(conn, path, format=args.format, start_epoch_ms=start,
+                                   replace=getattr(args, "replace", False))
             except (RRFormatError, ImportRefused, OSError) as exc:
-                console.print(f"[red]✗[/red] {path}: {exc}")
+                console.print(f"[red]✗[/red] {path}: {exc}", highlight=False)
                 status = 1
                 continue
             console.print(
@@ -112,7 +116,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
             for note in result.notes:
                 console.print(f"  note: {note}")
-            # analyse what was imported, so the timeline shows it right away
+            # analyse what was imported, so the timeline shows it right away (a kill here
+            # leaves the span analysis_pending: the next import / analyze --db finishes it)
             analysis = analysis_import_hook(conn, result)
             console.print(f"  analysed: {len(analysis.ticks)} ticks, {len(analysis.episodes)} episodes")
     finally:
@@ -168,6 +173,7 @@ def parser_build() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, help=db_help)
     p.add_argument("--format", choices=FORMATS, help="skip auto-detection")
     p.add_argument("--start", metavar="ISO", help="recording start for files without times (local time unless a zone is given)")
+    p.add_argument("--replace", action="store_true", help="replace stored beats (and analysis) in the span")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export beats as csv, json or rr (one RR in ms per line)")

@@ -49,6 +49,7 @@ class ImportResult:
     last_epoch_ms: int
     skipped_lines: int
     notes: tuple[str, ...]
+    pending_id: int | None = None  # the analysis_pending row of this import's span
 
 
 def iso_to_epoch_ms(value: str) -> int:
@@ -56,11 +57,11 @@ def iso_to_epoch_ms(value: str) -> int:
     means local time) into Unix ms."""
     try:
         dt = datetime.fromisoformat(value)
-    except ValueError as exc:
+        if dt.tzinfo is None:
+            dt = dt.astimezone()  # local time zone of this machine
+        return int(dt.timestamp() * 1000)
+    except (ValueError, OverflowError) as exc:  # year 0001 in a zone west of UTC overflows
         raise UsageError(f"not an ISO 8601 date/time: {value!r}") from exc
-    if dt.tzinfo is None:
-        dt = dt.astimezone()  # local time zone of this machine
-    return int(dt.timestamp() * 1000)
 
 
 def epoch_ms_to_iso(epoch_ms: float) -> str:
@@ -128,35 +129,191 @@ def beats_lay_out(
     return LaidOutBeats(np.round(times).astype(np.int64), rr, segment, flags, timed, tuple(notes))
 
 
+# Plausibility of what an import may store, checked before anything is written.
+IMPORT_RR_MAX_MS = 3_600_000.0  # one "interval" of an hour is no heartbeat and no dropout an export encodes
+IMPORT_EPOCH_MS_MIN = 631_152_000_000  # 1990-01-01 UTC: before any consumer HR strap
+IMPORT_FUTURE_SLACK_MS = 86_400_000  # beats may run at most a day ahead of this machine's clock
+
+
+def epoch_ms_check(epoch_ms: float, what: str) -> None:
+    """Refuse (:class:`ImportRefused`) a time outside 1990-01-01 .. now + 1 day."""
+    latest = time.time() * 1000 + IMPORT_FUTURE_SLACK_MS
+    if not (np.isfinite(epoch_ms) and IMPORT_EPOCH_MS_MIN <= epoch_ms <= latest):
+        shown = epoch_ms_to_iso(epoch_ms) if np.isfinite(epoch_ms) and abs(epoch_ms) < 2.5e14 else f"{epoch_ms:.4g} ms"
+        raise ImportRefused(f"{what} is {shown}, outside the plausible range 1990-01-01 .. tomorrow")
+
+
+def beats_digest(epoch_ms: np.ndarray | None, rr_ms: np.ndarray) -> str:
+    """SHA-256 of beats as stored: ``epoch_ms`` (int64) and ``rr_ms`` rounded to the µs
+    (a file in seconds and one in ms hold the same beats); RR alone when ``epoch_ms`` is
+    None. The bytes of the file (line ends, final newline, format) play no part."""
+    h = hashlib.sha256()
+    if epoch_ms is not None:
+        h.update(np.ascontiguousarray(epoch_ms, dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(np.round(np.asarray(rr_ms, dtype=float), 3), dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+SPAN_JOIN_MS = 60_000  # segments of a file closer than this count as one span for overlap checks
+SPANS_MAX = 1000  # bounded SQL: 2 parameters a span, well under SQLite's 32766
+
+
+def beats_spans(epoch_ms: np.ndarray, segment_index: np.ndarray) -> list[tuple[int, int]]:
+    """The time spans ``[first, last]`` (ms) the beats of each segment cover, sorted and
+    merged where they overlap or lie within :data:`SPAN_JOIN_MS`: a file's gaps between
+    segments are not part of it, so stored beats there do not overlap it."""
+    order = np.argsort(segment_index, kind="stable")
+    seg, epoch = segment_index[order], epoch_ms[order]
+    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    firsts = np.minimum.reduceat(epoch, starts)
+    lasts = np.maximum.reduceat(epoch, starts)
+    spans: list[tuple[int, int]] = []
+    for lo, hi in sorted(zip(firsts.tolist(), lasts.tolist(), strict=True)):
+        if spans and lo <= spans[-1][1] + SPAN_JOIN_MS:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def _spans_where(spans: list[tuple[int, int]], column: str = "b.epoch_ms") -> tuple[str, list[int]]:
+    return "(" + " OR ".join(f"{column} BETWEEN ? AND ?" for _ in spans) + ")", [t for s in spans for t in s]
+
+
+def _stored_sources(conn: sqlite3.Connection, spans: list[tuple[int, int]]) -> list[sqlite3.Row]:
+    """Stored beats within ``spans`` per device and source: count, first, last."""
+    where, args = _spans_where(spans)
+    return conn.execute(
+        "SELECT s.source AS source, coalesce(d.name, d.address, '?') AS name, count(*) AS n,"
+        " min(b.epoch_ms) AS first, max(b.epoch_ms) AS last"
+        " FROM beat b JOIN segment s ON s.id = b.segment_id LEFT JOIN device d ON d.id = s.device_id"
+        f" WHERE {where} GROUP BY s.device_id, s.source ORDER BY first",
+        args,
+    ).fetchall()
+
+
+def _source_label(row: sqlite3.Row) -> str:
+    how = {"ble": "recorded", "import": "imported", "demo": "simulated (demo)"}.get(row["source"], row["source"])
+    return f"{row['name']} ({how})"
+
+
+def _same_beats(conn: sqlite3.Connection, spans: list[tuple[int, int]], epoch: np.ndarray, rr: np.ndarray) -> bool:
+    """Whether the stored beats within ``spans`` are exactly ``(epoch, rr)``."""
+    where, args = _spans_where(spans)
+    rows = conn.execute(f"SELECT b.epoch_ms, b.rr_ms FROM beat b WHERE {where} ORDER BY 1, 2", args).fetchall()
+    if len(rows) != epoch.size:
+        return False
+    stored = np.asarray([tuple(r) for r in rows], dtype=float)
+    order = np.lexsort((rr, epoch))
+    return bool(np.array_equal(stored[:, 0], epoch[order].astype(float))
+                and np.array_equal(np.round(stored[:, 1], 3), np.round(rr[order], 3)))
+
+
+def _spans_clear(conn: sqlite3.Connection, spans: list[tuple[int, int]]) -> int:
+    """Delete the stored beats within ``spans`` and what was derived from them (no
+    commit); segments, import devices and import records left without beats go too. Raw
+    BLE packets are kept. Returns the beats deleted."""
+    where, args = _spans_where(spans, "epoch_ms")
+    seg_ids = [r[0] for r in conn.execute(f"SELECT DISTINCT segment_id FROM beat WHERE {where}", args)]
+    n = conn.execute(f"DELETE FROM beat WHERE {where}", args).rowcount
+    for table in ("tick", "state_change", "baseline"):
+        conn.execute(f"DELETE FROM {table} WHERE {where}", args)
+    for first_ms, last_ms in spans:
+        conn.execute("DELETE FROM episode WHERE onset_ms <= ? AND coalesce(end_ms, onset_ms) >= ?", (last_ms, first_ms))
+    for seg_id in seg_ids:
+        row = conn.execute("SELECT device_id FROM segment WHERE id = ?", (seg_id,)).fetchone()
+        gone = conn.execute(
+            "DELETE FROM segment WHERE id = ? AND NOT EXISTS (SELECT 1 FROM beat WHERE segment_id = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM packet WHERE segment_id = ?)", (seg_id, seg_id, seg_id)).rowcount
+        if gone and row is not None and row[0] is not None:
+            dev = conn.execute("SELECT address FROM device WHERE id = ?", (row[0],)).fetchone()
+            if dev is not None and str(dev[0]).startswith("import:") and conn.execute(
+                    "SELECT 1 FROM segment WHERE device_id = ? LIMIT 1", (row[0],)).fetchone() is None:
+                conn.execute("DELETE FROM import_file WHERE 'import:' || substr(sha256, 1, 16) = ?", (dev[0],))
+                conn.execute("DELETE FROM status_event WHERE device_id = ?", (row[0],))
+                conn.execute("DELETE FROM device WHERE id = ?", (row[0],))
+    return n
+
+
 def rr_import(
     conn: sqlite3.Connection,
     path: str | Path,
     *,
     format: str | None = None,
     start_epoch_ms: float | None = None,
+    replace: bool = False,
 ) -> ImportResult:
-    """Store the beats of an RR file; refuse a file already imported (by content hash)."""
+    """Store the beats of an RR file, in one transaction, after checking all of them.
+
+    Refused (:class:`ImportRefused`, nothing written): beats already imported (the same
+    beats, whatever the file's bytes or format, see :func:`beats_digest`); beats over a
+    span where other beats are stored, unless ``replace`` (then those beats and their
+    analysis are deleted in the same transaction, so two series never interleave); an RR
+    over :data:`IMPORT_RR_MAX_MS` or a beat time outside 1990 .. tomorrow. The span is
+    marked ``analysis_pending`` in the same transaction (``ImportResult.pending_id``).
+    """
     path = Path(path)
-    data = path.read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    row = conn.execute("SELECT path, imported_at FROM import_file WHERE sha256=?", (sha,)).fetchone()
-    if row is not None:
-        raise ImportRefused(
-            f"{path.name} was already imported (as {row['path']} on {epoch_ms_to_iso(row['imported_at'])})"
-        )
+    if start_epoch_ms is not None:
+        epoch_ms_check(start_epoch_ms, "--start")
     series = rr_file_read(path, format)
     if len(series.rr_ms) == 0:
         raise ImportRefused(f"{path.name}: no RR intervals found")
+    rr_all = np.asarray(series.rr_ms, dtype=float)
+    worst = int(np.argmax(rr_all))
+    if not rr_all[worst] <= IMPORT_RR_MAX_MS:
+        raise ImportRefused(
+            f"{path.name}: RR interval #{worst + 1} is {rr_all[worst]:.6g} ms, not a heartbeat"
+            f" (limit {IMPORT_RR_MAX_MS / 60_000:g} min); nothing imported")
+    if start_epoch_ms is None and series.epoch_ms is not None:
+        stamps = np.asarray(series.epoch_ms, dtype=float)
+        bad = np.isfinite(stamps) & ((stamps < IMPORT_EPOCH_MS_MIN)
+                                     | (stamps > time.time() * 1000 + IMPORT_FUTURE_SLACK_MS))
+        if bad.any():
+            k = int(np.argmax(bad))
+            epoch_ms_check(float(stamps[k]), f"{path.name}: the time of beat #{k + 1}")
     end_ms = path.stat().st_mtime * 1000
-    laid = beats_lay_out(series, start_epoch_ms, untimed_start_ms=end_ms - float(np.sum(series.rr_ms)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        laid = beats_lay_out(series, start_epoch_ms, untimed_start_ms=end_ms - float(np.sum(series.rr_ms)))
+    epoch, rr, segment_index, flags, hr = laid.epoch_ms, laid.rr_ms, laid.segment_index, laid.flags, series.hr_bpm
+    first_ms, last_ms = int(epoch.min()), int(epoch.max())
+    epoch_ms_check(first_ms, f"{path.name}: its first beat")
+    epoch_ms_check(last_ms, f"{path.name}: its last beat")
     notes = list(laid.notes)
     if not laid.timed:
         notes.append(
             "the file carries no time: beats placed to end at its modification time "
             f"({epoch_ms_to_iso(end_ms)}); use --start to set the real start"
         )
-    epoch, rr, segment_index, flags, hr = laid.epoch_ms, laid.rr_ms, laid.segment_index, laid.flags, series.hr_bpm
+    sha = beats_digest(epoch, rr)
+    rr_sha = beats_digest(None, rr)
+    row = conn.execute("SELECT path, imported_at FROM import_file WHERE sha256=?", (sha,)).fetchone()
+    if row is None and not laid.timed and start_epoch_ms is None:
+        # no time in the file: the same RR values placed by another mtime are the same import
+        row = conn.execute("SELECT path, imported_at FROM import_file WHERE rr_sha256=?", (rr_sha,)).fetchone()
+    if row is not None:
+        raise ImportRefused(
+            f"{path.name}: these beats were already imported (from {row['path']} on"
+            f" {epoch_ms_to_iso(row['imported_at'])}); nothing imported")
+    span = f"{epoch_ms_to_iso(first_ms)} → {epoch_ms_to_iso(last_ms)}"
+    spans = beats_spans(epoch, segment_index)
+    if len(spans) > SPANS_MAX:  # a file of many short stretches: check its whole span at once
+        spans = [(first_ms, last_ms)]
     with db_transaction(conn):
+        stored = _stored_sources(conn, spans)
+        replaced = 0
+        if stored:
+            if _same_beats(conn, spans, epoch, rr):
+                raise ImportRefused(
+                    f"{path.name}: the same {len(rr)} beats are already stored over {span}"
+                    f" ({', '.join(_source_label(r) for r in stored)}); nothing imported")
+            if not replace:
+                n = sum(int(r["n"]) for r in stored)
+                raise ImportRefused(
+                    f"{path.name}: its beats {span} overlap {n} stored beats from "
+                    + ", ".join(f"{_source_label(r)} {epoch_ms_to_iso(r['first'])} → {epoch_ms_to_iso(r['last'])}"
+                                for r in stored)
+                    + "; nothing imported (use `attune import --replace` to replace the stored beats of that span)")
+            replaced = _spans_clear(conn, spans)
         device_id = device_upsert(conn, DeviceInfo(f"import:{sha[:16]}", f"{series.format}: {path.name}"))
         segment_ids = []
         for k in range(int(segment_index.max()) + 1):
@@ -168,19 +325,32 @@ def rr_import(
             )
             segment_ids.append(cur.lastrowid)
         seg_col = np.asarray(segment_ids, dtype=np.int64)[segment_index]
-        hr_col = [None] * len(rr) if hr is None else [None if np.isnan(h) else int(round(h)) for h in hr]
+        hr_col = [None] * len(rr) if hr is None else [
+            None if not np.isfinite(h) or not 0 <= h < 1000 else int(round(h)) for h in hr]
         conn.executemany(
             "INSERT INTO beat(segment_id, epoch_ms, rr_ms, hr_bpm, flags) VALUES (?,?,?,?,?)",
             zip(seg_col.tolist(), epoch.tolist(), rr.tolist(), hr_col, flags.tolist(), strict=True),
         )
         conn.execute(
-            "INSERT INTO import_file(sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?)",
-            (sha, str(path.resolve()), series.format, len(rr), int(time.time() * 1000)),
+            "INSERT INTO import_file(sha256, rr_sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?,?)",
+            (sha, rr_sha, str(path.resolve()), series.format, len(rr), int(time.time() * 1000)),
         )
+        pending_id = analysis_pending_add(conn, first_ms, last_ms, f"import {path.name}")
+    if replaced:
+        notes.append(f"replaced {replaced} stored beats over {span} (--replace)")
     return ImportResult(
-        path, series.format, len(rr), len(segment_ids), int(epoch[0]), int(epoch[-1]),
-        series.skipped_lines, tuple(series.notes) + tuple(notes),
+        path, series.format, len(rr), len(segment_ids), first_ms, last_ms,
+        series.skipped_lines, tuple(series.notes) + tuple(notes), pending_id,
     )
+
+
+def analysis_pending_add(conn: sqlite3.Connection, from_ms: int, to_ms: int, reason: str) -> int:
+    """Mark ``[from_ms, to_ms]`` as stored but not yet analysed (no commit: call it in the
+    transaction that stores the beats). Returns the row id."""
+    cur = conn.execute(
+        "INSERT INTO analysis_pending(from_ms, to_ms, reason, created_ms) VALUES (?,?,?,?)",
+        (int(from_ms), int(to_ms), reason, int(time.time() * 1000)))
+    return int(cur.lastrowid)
 
 
 def beats_query(

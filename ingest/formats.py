@@ -74,6 +74,7 @@ import itertools
 import math
 import os
 import re
+import stat
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,7 +120,15 @@ FORMAT_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
     "rr-lines": "one RR per line in ms or seconds (Kubios / Elite HRV); header and blank lines skipped",
 })
 
-_MAX_BYTES = 1 << 30  # refuse files over 1 GiB: no RR export is that large
+# Refuse files over 256 MiB before reading a byte: the most verbose exports (Polar Sensor
+# Logger, SelfLoops, ~30-40 bytes a beat) hold a month of round-the-clock beats (~4.3 M)
+# in about 170 MB, so 256 MiB leaves room while the parsed lines stay well under 1 GB.
+_MAX_BYTES = 256 << 20
+# ... and over 4 M lines (a month of beats at 90 bpm): parsing holds every line as a Python
+# string (~140 B each, measured: 5 M lines grew RSS by 700 MiB), so 256 MiB of short lines
+# ("800\n") would need ~9 GB. Lines are counted while reading, before any parsing.
+_MAX_LINES = 4_000_000
+_READ_CHUNK = 1 << 20
 _HEADER_SCAN_LINES = 20  # a CSV header may follow at most this many preamble lines
 _SECONDS_MEDIAN_LIMIT = 10.0  # median RR below this => the values are seconds
 _PHYSIONET_FS = 128.0  # nsr2db / chf2db / nsrdb annotation sampling rate (Hz)
@@ -294,13 +303,53 @@ class _Text:
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
+def _file_kind_refusal(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` cannot be an RR export (None: a regular file)."""
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a pipe (FIFO); save the export to a file first"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file"
+    return None
+
+
 def _load_text(path: PathLike) -> _Text:
+    """The file's text, after checking (``stat``, before reading) that it is a regular
+    file no larger than ``_MAX_BYTES``; read in chunks, counting lines, and refused as
+    soon as it holds more than ``_MAX_LINES`` (before any line is parsed)."""
     p = Path(path)
-    size = p.stat().st_size
-    if size > _MAX_BYTES:
-        raise _fail(p, f"file is {size / 2**20:.0f} MiB, larger than any RR export (limit 1 GiB)")
-    with open(p, "rb") as fh:
-        data = fh.read()
+    limit_text = f"limit {_MAX_BYTES >> 20} MiB"
+    why = _file_kind_refusal(os.stat(p).st_mode)
+    if why is not None:
+        raise RRFormatError(f"{p}: {why}.")
+    # O_NONBLOCK: a FIFO swapped in after the stat must not block the open
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        why = _file_kind_refusal(st.st_mode)
+        if why is not None:
+            raise RRFormatError(f"{p}: {why}.")
+        if st.st_size > _MAX_BYTES:
+            raise RRFormatError(
+                f"{p}: file is {st.st_size / 2**20:.0f} MiB, larger than any RR export ({limit_text}); nothing read.")
+        chunks, size, n_lines = [], 0, 0
+        while chunk := fh.read(_READ_CHUNK):
+            chunks.append(chunk)
+            size += len(chunk)
+            n_lines += chunk.count(b"\n")
+            if size > _MAX_BYTES:  # the file grew since fstat
+                raise RRFormatError(f"{p}: file grew past {limit_text} while being read; nothing imported.")
+            if n_lines > _MAX_LINES:
+                raise RRFormatError(
+                    f"{p}: file has more than {_MAX_LINES:,} lines (a month of beats), more than any RR export"
+                    " holds; split it and import the parts; nothing imported.")
+    data = b"".join(chunks)
+    del chunks
     notes: list[str] = []
     if not data:
         raise _fail(p, "file is empty (0 bytes)")

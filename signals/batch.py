@@ -18,7 +18,7 @@ import csv
 import dataclasses
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -248,9 +248,11 @@ def analysis_store_span(
     config: AnalysisConfig = DEFAULT_CONFIG,
     tz: tzinfo | None = None,
     progress: Progress | None = None,
+    pending_done: Sequence[int] = (),
 ) -> AnalysisResult:
     """Analyse stored beats of ``[from_ms, to_ms]`` (default: all) and store the results,
-    replacing what was stored for that span, in one transaction.
+    replacing what was stored for that span, in one transaction (which also deletes the
+    ``analysis_pending`` rows ``pending_done`` this analysis completes).
 
     The span grows to cover whole stored episodes at its edges. The analysis starts
     :data:`SPAN_WARMUP_MS` earlier with the baseline rebuilt from the ticks stored before
@@ -260,6 +262,7 @@ def analysis_store_span(
     span = beats_span(conn)
     result_empty = AnalysisResult()
     if span is None:
+        _pending_delete(conn, pending_done)
         return result_empty
     from_ms = span[0] if from_ms is None else int(from_ms)
     to_ms = span[1] if to_ms is None else int(to_ms)
@@ -293,13 +296,39 @@ def analysis_store_span(
                               result.episodes, result.baseline_updates)
         analysis_run_record(conn, from_ms, to_ms, result.beats, len(result.ticks), len(result.episodes),
                             dataclasses.asdict(config))
+        _pending_delete(conn, pending_done)
     result.episodes = [dataclasses.replace(e, id=i) for e, i in zip(result.episodes, ids, strict=True)]
     return result
 
 
 def analysis_import_hook(conn: sqlite3.Connection, imported: Any) -> AnalysisResult:
-    """For ``attune.cli.IMPORT_HOOKS``: analyse the span an import just stored."""
-    return analysis_store_span(conn, int(imported.first_epoch_ms), int(imported.last_epoch_ms))
+    """For ``attune.cli.IMPORT_HOOKS``: analyse the span an import just stored (and clear
+    the span's ``analysis_pending`` row, ``imported.pending_id``)."""
+    pending = getattr(imported, "pending_id", None)
+    return analysis_store_span(conn, int(imported.first_epoch_ms), int(imported.last_epoch_ms),
+                               pending_done=() if pending is None else (pending,))
+
+
+def _pending_delete(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    with db_transaction(conn):
+        conn.executemany("DELETE FROM analysis_pending WHERE id = ?", [(int(i),) for i in ids])
+
+
+def analysis_pending_finish(
+    conn: sqlite3.Connection, say: Callable[[str], None] | None = None, *, tz: tzinfo | None = None
+) -> int:
+    """Analyse every span left ``analysis_pending`` (beats stored by an import or the demo
+    whose process was killed before their analysis was stored), telling ``say`` one line
+    each. Returns the number of spans finished."""
+    rows = conn.execute("SELECT id, from_ms, to_ms, reason FROM analysis_pending ORDER BY id").fetchall()
+    for pending_id, from_ms, to_ms, reason in rows:
+        if say is not None:
+            from attune.ingest.exchange import epoch_ms_to_iso
+
+            say(f"finishing analysis left pending by an interrupted {reason}: "
+                f"{epoch_ms_to_iso(from_ms)} → {epoch_ms_to_iso(to_ms)}")
+        analysis_store_span(conn, int(from_ms), int(to_ms), tz=tz, pending_done=(int(pending_id),))
+    return len(rows)
 
 
 # -- output -----------------------------------------------------------------------------------

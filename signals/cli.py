@@ -70,6 +70,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         AnalysisResult,
         analysis_episodes_csv,
         analysis_file,
+        analysis_pending_finish,
         analysis_store_span,
         analysis_ticks_csv,
         analysis_to_dict,
@@ -112,6 +113,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         db = settings_load(db=args.db).db
         conn = db_connect(db)
         try:
+            analysis_pending_finish(conn, lambda line: console.print(line, highlight=False, soft_wrap=True), tz=tz)
             from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
             to_ms = iso_to_epoch_ms(args.to) if args.to else None
             span = beats_span(conn)

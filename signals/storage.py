@@ -9,6 +9,7 @@ id across a re-analysis when the new episode overlaps the stored one (see
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,7 @@ from attune.signals.events import (
     Tick,
 )
 
+log = logging.getLogger(__name__)
 DEFAULT_BASELINE = BaselineConfig()
 _TICK_COLUMNS = (
     "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "coverage",
@@ -66,9 +68,22 @@ def beats_load(
             np.asarray(seg, dtype=np.int64), np.asarray(flags, dtype=np.int64))
 
 
+# Beat times an analysis considers: 1990-01-01 .. 2100-01-01 UTC (Unix ms). Imports before
+# attune checked values could store times like -2^63 ms; they are left out, counted.
+BEAT_EPOCH_MS_RANGE = (631_152_000_000, 4_102_444_800_000)
+
+
 def beats_span(conn: sqlite3.Connection) -> tuple[int, int] | None:
-    """First and last stored beat time, or None without beats."""
-    row = conn.execute("SELECT min(epoch_ms), max(epoch_ms) FROM beat").fetchone()
+    """First and last stored beat time within :data:`BEAT_EPOCH_MS_RANGE`, or None
+    without such beats (beats outside are logged, once per call, and never analysed)."""
+    row = conn.execute("SELECT min(epoch_ms), max(epoch_ms) FROM beat WHERE epoch_ms BETWEEN ? AND ?",
+                       BEAT_EPOCH_MS_RANGE).fetchone()
+    lo, hi = BEAT_EPOCH_MS_RANGE
+    bad = conn.execute("SELECT (SELECT count(*) FROM beat WHERE epoch_ms < ?) + (SELECT count(*) FROM beat"
+                       " WHERE epoch_ms > ?)", (lo, hi)).fetchone()[0]
+    if bad:
+        log.warning("%d stored beats have impossible times (before 1990 or after 2100, written by an import "
+                    "before attune checked values); they are left out of the analysis", bad)
     return None if row[0] is None else (int(row[0]), int(row[1]))
 
 
