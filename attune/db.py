@@ -126,19 +126,29 @@ def db_error_explain(exc: BaseException) -> str:
     return f"not a usable attune database ({text})"
 
 
+def db_folder_create(folder: Path) -> None:
+    """Create ``folder`` (0700: health data) and its parents if missing; one clear error."""
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the folder {folder} ({exc.strerror or exc})") from exc
+
+
 def db_file_create(path: Path) -> None:
     """Create ``path``'s folder (0700) and an empty database file (0600) if missing; an
-    empty file is a valid SQLite database, and creating it first fixes its mode."""
-    folder = path.parent
+    empty file is a valid SQLite database, and creating it first fixes its mode. An
+    existing file must be writable: a read-only one is refused here, in one line."""
+    db_folder_create(path.parent)
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise DatabaseError(f"cannot write {path}: the file is read-only (check its permissions)")
+        return
     try:
-        if not folder.is_dir():
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
-        os.close(fd)
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600))
     except OSError as exc:
-        what = "folder" if not folder.is_dir() else "database"
-        where = folder if what == "folder" else path
-        raise DatabaseError(f"cannot create the {what} {where} ({exc.strerror or exc})") from exc
+        raise DatabaseError(f"cannot create the database {path} ({exc.strerror or exc})") from exc
 
 
 class WriterLock:
@@ -164,13 +174,12 @@ def db_writer_lock(path: str | Path, command: str) -> WriterLock:
     export, analyze, pair) never take it."""
     path = Path(path)
     lock_path = Path(f"{path}.lock")
-    folder = path.parent
+    db_folder_create(path.parent)
     try:
-        if not folder.is_dir():
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
     except OSError as exc:
-        raise DatabaseError(f"cannot create the lock file {lock_path} ({exc.strerror or exc})") from exc
+        raise DatabaseError(f"cannot create the lock file {lock_path} ({exc.strerror or exc}): "
+                            "is its folder writable?") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

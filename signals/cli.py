@@ -110,7 +110,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from attune.signals.storage import beats_span
 
         db = settings_load(db=args.db).db
-        conn = db_connect(db)
+        conn = db_connect(db, create=False)  # reads only: a mistyped path creates nothing
         try:
             from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
             to_ms = iso_to_epoch_ms(args.to) if args.to else None
