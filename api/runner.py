@@ -37,7 +37,7 @@ from attune.ingest.events import Beat
 from attune.ingest.recorder import Recorder
 
 log = logging.getLogger(__name__)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # an error stays one line
 
 
 class _Server(uvicorn.Server):

@@ -190,8 +190,9 @@ def db_writer_lock(path: str | Path, command: str) -> WriterLock:
         pid, _, cmd = holder.partition(" ")
         who = f"`{cmd}` (pid {pid})" if pid.isdigit() and cmd else "another process"
         raise DatabaseBusy(f"{path} is being recorded by {who}; stop it first, or use another --db") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()} {command}\n".encode(), 0)
+    with contextlib.suppress(OSError):  # a full disk: the lock holds, only its note is missing
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {command}\n".encode(), 0)
     return WriterLock(fd, lock_path)
 
 
