@@ -117,12 +117,12 @@ def db_error_explain(exc: BaseException) -> str:
     if "full" in lowered or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         return f"cannot write ({text}): free some disk space"
     if "i/o error" in lowered:
-        return f"cannot write ({text}): is the disk full, or failing?"
+        return f"cannot write ({text}): the disk is full or failing"
     if "malformed" in lowered or "corrupt" in lowered:
         return (f"the database is damaged ({text}); keep a copy, then try "
                 "`sqlite3 <file> .recover` or start a new file with --db")
     if "unable to open" in lowered:
-        return f"cannot open ({text}): does its folder exist and is it writable?"
+        return f"cannot open ({text}): check that its folder exists and is writable"
     return f"not a usable attune database ({text})"
 
 

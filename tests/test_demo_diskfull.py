@@ -15,6 +15,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from conftest import missing
+
+CHROMIUM = Path("/usr/bin/chromium")
+
 ATTUNE = str(Path(sys.executable).with_name("attune"))
 LIMIT_BYTES = 300 * 1024  # `ulimit -f 300`
 
@@ -41,6 +45,25 @@ def _count(db: Path) -> tuple[int, int]:
 
 def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT_BYTES, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+
+def _page_shows_it(url: str, tmp_path: Path) -> None:
+    """The phone page, in real headless Chromium, shows the failure above the day."""
+    if not CHROMIUM.exists():
+        missing(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(url)
+            alert = page.locator("#storage-alert")
+            expect(alert).to_be_visible(timeout=15_000)
+            expect(alert).to_contain_text("Not recording: cannot write")
+            page.screenshot(path=str(tmp_path / "storage-alert.png"))
+        finally:
+            browser.close()
 
 
 def test_demo_on_a_full_disk_says_so_and_keeps_what_is_stored(tmp_path: Path) -> None:
@@ -73,8 +96,8 @@ def test_demo_on_a_full_disk_says_so_and_keeps_what_is_stored(tmp_path: Path) ->
         assert status is not None and status["recording"] is False, status
         assert seen_recording  # it was recording before the disk filled
         assert "cannot write" in status["recording_error"]
-        time.sleep(2)  # the process keeps running, still saying so
-        assert proc.poll() is None
+        _page_shows_it(f"http://127.0.0.1:{port}/", tmp_path)
+        assert proc.poll() is None  # the process keeps running, still saying so
         assert _status(port)["recording"] is False
     finally:
         proc.send_signal(signal.SIGTERM)
