@@ -34,6 +34,7 @@ from attune.ingest.timestamps import BeatClock, ClockConfig
 log = logging.getLogger(__name__)
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+JOURNAL_MAX_STATEMENTS = 2_000  # commit early past this: bounds what a failed write keeps
 
 BeatListener = Callable[[list[Beat]], None]
 StatusListener = Callable[[str, dict, int], None]  # kind, value, epoch_ms
@@ -295,7 +296,8 @@ class Recorder:
             self._journal.clear()
 
     def commit_if_due(self) -> None:
-        if time.monotonic() - self._last_commit >= self.commit_interval_s:
+        if (time.monotonic() - self._last_commit >= self.commit_interval_s
+                or len(self._journal) >= JOURNAL_MAX_STATEMENTS):
             self.commit()
 
     def commit(self) -> None:
