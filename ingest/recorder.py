@@ -124,6 +124,11 @@ class Recorder:
         """Consume until a ``None`` sentinel arrives; commit on the cadence and at the end."""
         try:
             while True:
+                if self._pending and self.storage_error is None:
+                    # storage is back: write what waited, in slices, so the web app stays responsive
+                    self.pending_store(500)
+                    await asyncio.sleep(0)
+                    continue
                 due = self._retry_at if self.storage_error else self._last_commit + self.commit_interval_s
                 timeout = max(0.0, due - time.monotonic())
                 try:
@@ -138,12 +143,16 @@ class Recorder:
             self.close_out()
 
     def consume(self, event: Notification | LinkEvent) -> None:
-        """Store one event now, or hold it in memory while storage is failing."""
-        if self.storage_error is not None:
+        """Store one event now or, while storage fails or older events still wait, hold it
+        in memory (in arrival order)."""
+        if self.storage_error is not None or self._pending:
             self._hold(event)
-            if time.monotonic() >= self._retry_at:
+            if self.storage_error is not None and time.monotonic() >= self._retry_at:
                 self.storage_retry()
             return
+        self._store(event)
+
+    def _store(self, event: Notification | LinkEvent) -> None:
         try:
             self.handle(event)
         except (sqlite3.Error, OSError) as exc:
@@ -151,17 +160,27 @@ class Recorder:
             return
         self.commit_if_due()
 
+    def pending_store(self, limit: int | None = None) -> int:
+        """Store up to ``limit`` held events (all by default) while storage works."""
+        n = 0
+        while self._pending and self.storage_error is None and (limit is None or n < limit):
+            self._store(self._pending.popleft())
+            n += 1
+        return n
+
     def close_out(self) -> None:
         """Last commit at shutdown; if storage is still failing, one last try, then say
         exactly what could not be stored."""
+        self.pending_store()
         self.commit()
+        if self.storage_error is not None and self.storage_retry():
+            self.pending_store()
+            self.commit()
         if self.storage_error is not None:
-            self.storage_retry()
-        if self.storage_error is not None:
-            lost = len(self._pending) + (1 if self._journal else 0)
+            lost = len(self._pending) + sum(1 for sql in self._journal if "INTO packet" in sql[:40])
             self.stats.dropped += len(self._pending)
-            log.error("stopping with storage still failing (%s): the last %d notifications and events "
-                      "held in memory could not be written", self.storage_error, lost)
+            log.error("stopping with storage still failing (%s): the last %d notifications held in "
+                      "memory could not be written", self.storage_error, lost)
             self._pending.clear()
             self._journal.clear()
 
@@ -344,7 +363,8 @@ class Recorder:
         self._pending.append(event)
 
     def storage_retry(self) -> bool:
-        """Try the failed transaction again; on success store what waited in memory."""
+        """Try the failed transaction again; True once it is stored (then the events held
+        in memory are stored by :meth:`pending_store`)."""
         if self.storage_error is None:
             return True
         kept, self._journal = self._journal, []
@@ -367,9 +387,7 @@ class Recorder:
         self._last_commit = time.monotonic()
         self.status_event("storage_resumed", {"failed_s": round(failed_s, 1), "held": len(self._pending),
                                               "dropped": self.stats.dropped})
-        while self._pending and self.storage_error is None:
-            self.consume(self._pending.popleft())
-        self.commit()
+        self.commit()  # what waited in memory follows: pending_store()
         return self.storage_error is None
 
     def _status_publish(self, kind: str, value: dict) -> None:

@@ -86,3 +86,67 @@ def test_disk_full_is_told_retried_and_loses_nothing(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     kinds = [r[0] for r in conn.execute("SELECT kind FROM status_event ORDER BY id")]
     assert "storage_resumed" in kinds
+
+
+ASYNC_SCRIPT = r'''
+import asyncio, json, logging, os, resource, sqlite3, sys, time
+from attune.db import db_connect
+from attune.ingest.events import LinkEvent, Notification
+from attune.ingest.hrm import hrm_encode
+from attune.ingest.recorder import Recorder
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+path = sys.argv[1]
+conn = db_connect(path)
+conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+rec = Recorder(conn, commit_interval_s=0.0, retry_base_s=0.02, retry_cap_s=0.05)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+wall0 = 1_763_700_000_000
+
+async def main():
+    queue = asyncio.Queue()
+    task = asyncio.create_task(rec.run(queue))
+    fed, t_ms, held_max = 0, 0.0, 0
+    def feed():
+        nonlocal fed, t_ms
+        t_ms += 1000
+        queue.put_nowait(Notification(int(t_ms * 1e6), int((wall0 + t_ms) * 1e6), hrm_encode(60, [1024], contact=True)))
+        fed += 1
+    queue.put_nowait(LinkEvent("connected", {}))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path), hard))
+    while rec.storage_error is None and fed < 100_000:
+        feed()
+        await asyncio.sleep(0)
+    for _ in range(3000):  # a burst while the disk is full: held, in order
+        feed()
+        await asyncio.sleep(0)
+    held_max = len(rec._pending)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+    deadline = time.monotonic() + 30
+    while (rec.storage_error is not None or rec._pending or not queue.empty()) and time.monotonic() < deadline:
+        feed()  # beats keep arriving while the backlog is written
+        await asyncio.sleep(0.001)
+    queue.put_nowait(None)
+    await task
+    return fed, held_max
+
+fed, held_max = asyncio.run(main())
+reader = sqlite3.connect(path)
+rows = reader.execute("SELECT epoch_ms FROM beat ORDER BY id").fetchall()
+times = [r[0] for r in rows]
+print(json.dumps({"fed": fed, "stored": len(rows), "held_max": held_max, "in_order": times == sorted(times),
+                  "unique": len(set(times)) == len(times), "error": rec.storage_error}))
+'''
+
+
+def test_recorder_loop_recovers_in_order_while_beats_keep_coming(tmp_path: Path) -> None:
+    db = tmp_path / "rec.sqlite"
+    db_connect(db).close()
+    proc = subprocess.run([sys.executable, "-c", ASYNC_SCRIPT, str(db)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["held_max"] >= 1000, out  # the burst did wait in memory
+    assert out["error"] is None
+    assert out["stored"] == out["fed"] and out["in_order"] and out["unique"], out
+    assert "Traceback" not in proc.stderr
