@@ -196,9 +196,16 @@ async def _live_session(
         except (OSError, AttuneError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             status = 2
-    analysis.close()  # the last ticks, and an episode still open is ended
+    try:
+        analysis.close()  # the last ticks, and an episode still open is ended
+    except sqlite3.Error as exc:  # storage failing at the end (disk full): say so, still summarise
+        from attune.db import db_error_explain
+
+        console.print(f"[red]error:[/red] the last ticks could not be stored: {db_error_explain(exc)}")
+        status = 2
     st = recorder.stats
-    console.print(f"Stopped: {st.beats} beats recorded in {st.segments} segments.")
+    lost = f" {st.dropped} notifications could not be stored." if st.dropped else ""
+    console.print(f"Stopped: {st.beats} beats recorded in {st.segments} segments.{lost}")
     return status
 
 

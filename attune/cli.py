@@ -80,6 +80,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         console.print(
             f"Stopped: {st.packets} notifications, {st.beats} beats in {st.segments} segments, "
             f"{errors} malformed notifications skipped."
+            + (f" {st.dropped} notifications could not be stored." if st.dropped else "")
         )
         return 0
 

@@ -178,7 +178,7 @@ class Recorder:
             self.commit()
         if self.storage_error is not None:
             lost = len(self._pending) + sum(1 for sql in self._journal if "INTO packet" in sql[:40])
-            self.stats.dropped += len(self._pending)
+            self.stats.dropped += lost
             log.error("stopping with storage still failing (%s): the last %d notifications held in "
                       "memory could not be written", self.storage_error, lost)
             self._pending.clear()

@@ -104,6 +104,7 @@ def test_demo_on_a_full_disk_says_so_and_keeps_what_is_stored(tmp_path: Path) ->
         _, stderr = proc.communicate(timeout=60)
     # logged at once, in one line, and said again at the end with what could not be written
     failures = [line for line in stderr.splitlines() if "not recording:" in line]
+    assert "Stopped:" in stderr  # the summary still comes, whatever failed at the end
     assert len(failures) == 1, stderr
     assert "Traceback" not in stderr
     conn = sqlite3.connect(db)
