@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from attune.db import db_connect
 from conftest import missing
 from dbus_bus import PrivateDBus, dbus_daemon_path
+
+from attune.db import db_connect
 
 ATTUNE = str(Path(sys.executable).with_name("attune"))
 NO_BUS = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/attune-test-bus"}
