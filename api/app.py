@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,6 +56,7 @@ class AppContext:
     limiter: FailureLimiter = field(default_factory=FailureLimiter)
     watchdog_s: float = 10.0
     tail_interval_s: float = 1.0
+    recorder: Any = None  # live mode: the Recorder, whose storage health /api/status reports
 
 
 def context(request: Request) -> AppContext:

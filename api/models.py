@@ -58,6 +58,9 @@ class Status(BaseModel):
     state: str | None = Field(None, description="settled | activated | recovering | …")
     state_words: str | None = Field(None, description="the state in plain words")
     calibration: Calibration
+    recording: bool | None = Field(
+        None, description="live mode: whether beats are being stored right now (false: see recording_error)")
+    recording_error: str | None = Field(None, description="why storing fails (disk full …); retried meanwhile")
     now: datetime
 
 

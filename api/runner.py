@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import sqlite3
@@ -31,12 +32,13 @@ from attune.api.runtime import server_announced
 from attune.api.timefmt import iso
 from attune.cli import stop_signals_install
 from attune.config import Settings
-from attune.db import db_connect
+from attune.db import db_connect, db_writer_lock
+from attune.errors import AttuneError
 from attune.ingest.events import Beat
 from attune.ingest.recorder import Recorder
 
 log = logging.getLogger(__name__)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # an error stays one line
 
 
 class _Server(uvicorn.Server):
@@ -94,6 +96,32 @@ async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
             await task
 
 
+class PortUnavailable(AttuneError):
+    """The web app cannot listen where it was asked to."""
+
+
+def port_check(host: str, port: int) -> None:
+    """Bind and release ``host:port`` (as uvicorn will, SO_REUSEADDR) before anything else
+    happens, so a busy port or a foreign address stops a command before it touches data."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise PortUnavailable(f"cannot listen on {host}: unknown address ({exc.strerror})") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortUnavailable(f"port {port} on {host} is in use (another attune?): stop it, "
+                                      "or choose another with --port") from None
+            if exc.errno == errno.EADDRNOTAVAIL:
+                raise PortUnavailable(f"cannot listen on {host}: not an address of this computer (use "
+                                      "127.0.0.1, 0.0.0.0 for the home network, or one of its addresses)") from None
+            raise PortUnavailable(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
 def url_for(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     if shown in ("0.0.0.0", "::"):
@@ -125,8 +153,7 @@ def _announce(url: str, *, paired: bool) -> None:
     if paired:
         console.print("Listening beyond this computer: phones need pairing — run `attune pair` "
                       "in another terminal.")
-    else:
-        _qr_print(url)
+    else:  # no QR code: a phone cannot reach this computer's loopback address
         console.print("Only this computer can open it. To use a phone on your home network, start "
                       "with --host 0.0.0.0 and run `attune pair`.")
 
@@ -141,6 +168,7 @@ async def _live_session(
     recorder = recorder_live(conn, live, source=source_name)
     analysis = pipeline.live_attach(conn, recorder, live)
     app = app_create(s.db, mode="live", bind_host=s.host, live=live, watchdog_s=s.watchdog_s)
+    app.state.ctx.recorder = recorder
     url = url_for(s.host, s.port)
     listening = asyncio.Event()
 
@@ -170,12 +198,19 @@ async def _live_session(
     for task in (record, web):
         try:
             await task
-        except OSError as exc:
+        except (OSError, AttuneError) as exc:
             console.print(f"[red]error:[/red] {exc}")
             status = 2
-    analysis.close()  # the last ticks, and an episode still open is ended
+    try:
+        analysis.close()  # the last ticks, and an episode still open is ended
+    except sqlite3.Error as exc:  # storage failing at the end (disk full): say so, still summarise
+        from attune.db import db_error_explain
+
+        console.print(f"[red]error:[/red] the last ticks could not be stored: {db_error_explain(exc)}")
+        status = 2
     st = recorder.stats
-    console.print(f"Stopped: {st.beats} beats recorded in {st.segments} segments.")
+    lost = f" {st.dropped} notifications could not be stored." if st.dropped else ""
+    console.print(f"Stopped: {st.beats} beats recorded in {st.segments} segments.{lost}")
     return status
 
 
@@ -187,6 +222,8 @@ def analysis_pending_say(conn: sqlite3.Connection) -> None:
 
 
 def run(s: Settings) -> int:
+    port_check(s.host, s.port)
+    lock = db_writer_lock(s.db, "attune run")
     conn = db_connect(s.db)
     analysis_pending_say(conn)
 
@@ -200,13 +237,12 @@ def run(s: Settings) -> int:
         return asyncio.run(main())
     finally:
         conn.close()
+        lock.release()
 
 
 def serve(s: Settings) -> int:
-    if not Path(s.db).exists():
-        console.print(f"[red]error:[/red] no database at {s.db} (record with `attune run`, or try `attune demo`)")
-        return 2
-    conn = db_connect(s.db)
+    port_check(s.host, s.port)
+    conn = db_connect(s.db, create=False)  # reads only: a mistyped path creates nothing
     try:
         analysis_pending_say(conn)
     finally:
@@ -237,6 +273,8 @@ def demo(s: Settings, *, keep: bool = False) -> int:
     from attune.api.sample import live_rr_stream, sample_day_store
     from attune.ingest.strap_sim import strap_simulate
 
+    port_check(s.host, s.port)
+    lock = db_writer_lock(s.db, "attune demo")  # never delete a database being recorded into
     if not keep:
         _db_remove(Path(s.db))
     conn = db_connect(s.db)
@@ -262,6 +300,7 @@ def demo(s: Settings, *, keep: bool = False) -> int:
         return asyncio.run(main())
     finally:
         conn.close()
+        lock.release()
 
 
 def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bool = True) -> int:
@@ -276,7 +315,7 @@ def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bo
     from attune.api.runtime import pair_target
 
     s, serving = pair_target(s, db_given=db_given)
-    conn = db_connect(s.db)
+    conn = db_connect(s.db, create=False)  # pairs with an existing database; creates nothing
     try:
         if revoke:
             n = tokens_revoke_all(conn)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from attune import __version__
 from attune.config import Settings, settings_load
-from attune.db import db_connect
+from attune.db import db_connect, db_writer_lock
 from attune.errors import AttuneError
 
 console = Console(stderr=True, soft_wrap=True)
@@ -61,6 +62,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from attune.ingest.session import session_run
 
     settings = _settings(args)
+    lock = db_writer_lock(settings.db, "attune record")
     conn = db_connect(settings.db)
 
     async def main() -> int:
@@ -78,6 +80,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         console.print(
             f"Stopped: {st.packets} notifications, {st.beats} beats in {st.segments} segments, "
             f"{errors} malformed notifications skipped."
+            + (f" {st.dropped} notifications could not be stored." if st.dropped else "")
         )
         return 0
 
@@ -85,6 +88,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         return asyncio.run(main())
     finally:
         conn.close()
+        lock.release()
 
 
 # -- import / export --------------------------------------------------------------------------
@@ -129,7 +133,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from attune.ingest.exchange import beats_export, iso_to_epoch_ms
 
     settings = _settings(args)
-    conn = db_connect(settings.db)
+    conn = db_connect(settings.db, create=False)  # reads only: a mistyped path creates nothing
     try:
         from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
         to_ms = iso_to_epoch_ms(args.to) if args.to else None
@@ -199,6 +203,7 @@ def logging_setup(verbosity: int) -> None:
         handlers=[RichHandler(console=console, show_path=False)],
     )
     logging.getLogger("attune").setLevel(min(level, logging.INFO))
+    logging.getLogger("attune.db").setLevel(level)  # "applying migration …" only with -v
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -213,6 +218,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except sqlite3.Error as exc:  # the database failed under us (damaged page, disk full …)
+        from attune.db import db_error_explain
+
+        log.debug("details", exc_info=True)
+        where = getattr(args, "db", None) or "the database"
+        console.print(f"[red]error:[/red] {where}: {db_error_explain(exc)}", highlight=False)
+        return 2
     except Exception as exc:  # a bug: one line for the user, the traceback with -v
         if args.verbose:
             raise

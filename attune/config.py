@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "attune"
@@ -41,5 +41,16 @@ class Settings(BaseSettings):
 
 def settings_load(**overrides: object) -> Settings:
     """Environment first, then explicit (non-None) overrides from the command line."""
+    from attune.errors import UsageError
+
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:  # one line, named as the user gave it (flag or variable)
+        parts = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err.get("loc") else "setting"
+            where = f"--{name.replace('_', '-')}" if name in clean else f"ATTUNE_{name.upper()}"
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            parts.append(f"{where} {err.get('input')!s}: {msg[:1].lower()}{msg[1:]}")
+        raise UsageError("; ".join(parts)) from None

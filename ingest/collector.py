@@ -28,6 +28,7 @@ from bleak.exc import BleakError
 from bleak.uuids import normalize_uuid_16
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 
+from attune.errors import AttuneError
 from attune.ingest.events import DeviceInfo, LinkEvent, Notification
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,24 @@ BODY_LOCATIONS = {0: "other", 1: "chest", 2: "wrist", 3: "finger", 4: "hand", 5:
 EventQueue = asyncio.Queue  # of Notification | LinkEvent | None
 
 
+class BluetoothUnavailable(AttuneError):
+    """No Bluetooth to use: no D-Bus system bus, no bluetoothd, or no adapter."""
+
+
+def bluetooth_error(exc: BaseException) -> BluetoothUnavailable:
+    """What a failed scan start means to the user, in one line."""
+    if isinstance(exc, FileNotFoundError | ConnectionRefusedError):
+        detail = "no D-Bus system bus"
+    elif "ServiceUnknown" in str(exc) or "org.bluez" in str(exc):
+        detail = "the BlueZ service does not answer"
+    else:
+        detail = str(exc) or type(exc).__name__
+    return BluetoothUnavailable(
+        f"Bluetooth is not available ({detail}): is bluetoothd running (`systemctl status bluetooth`) "
+        "and an adapter present and powered on (`bluetoothctl show`)?"
+    )
+
+
 @dataclass(frozen=True)
 class FoundStrap:
     address: str
@@ -61,9 +80,12 @@ def _found(device: BLEDevice, adv: AdvertisementData) -> FoundStrap:
 
 async def straps_scan(timeout_s: float = 5.0) -> list[FoundStrap]:
     """Scan for devices advertising the Heart Rate Service; strongest signal first."""
-    seen = await BleakScanner.discover(
-        timeout=timeout_s, return_adv=True, service_uuids=[HEART_RATE_SERVICE]
-    )
+    try:
+        seen = await BleakScanner.discover(
+            timeout=timeout_s, return_adv=True, service_uuids=[HEART_RATE_SERVICE]
+        )
+    except (BleakError, OSError, EOFError) as exc:
+        raise bluetooth_error(exc) from exc
     straps = [_found(d, adv) for d, adv in seen.values()]
     return sorted(straps, key=lambda s: -(s.rssi if s.rssi is not None else -999))
 
@@ -87,11 +109,18 @@ async def strap_find(spec: str | None, timeout_s: float = 10.0) -> FoundStrap | 
             found.set_result(_found(device, adv))
 
     service_filter = [HEART_RATE_SERVICE] if spec is None else None
-    async with BleakScanner(on_advertisement, service_uuids=service_filter):
-        try:
-            return await asyncio.wait_for(found, timeout_s)
-        except TimeoutError:
-            return None
+    scanner = BleakScanner(on_advertisement, service_uuids=service_filter)
+    try:
+        await scanner.start()
+    except (BleakError, OSError, EOFError) as exc:
+        raise bluetooth_error(exc) from exc
+    try:
+        return await asyncio.wait_for(found, timeout_s)
+    except TimeoutError:
+        return None
+    finally:
+        with contextlib.suppress(BleakError, OSError, EOFError):
+            await scanner.stop()
 
 
 @dataclass(frozen=True)
@@ -128,6 +157,7 @@ class Collector:
         self.battery_poll_s = battery_poll_s
         self._last_rx = time.monotonic()
         self.notifications = 0
+        self._scanned = False  # has Bluetooth ever worked in this process?
 
     # Bleak calls this synchronously for every notification: stamp and enqueue, nothing else.
     def _on_measurement(self, _char: Any, data: bytearray) -> None:
@@ -142,7 +172,14 @@ class Collector:
         """Connect, record, reconnect — until ``stop`` is set."""
         attempt = 0
         while not stop.is_set():
-            connected_s = await self._session(stop)
+            try:
+                connected_s = await self._session(stop)
+            except BluetoothUnavailable as exc:
+                if not self._scanned:
+                    raise  # never worked: the user must act, say so now
+                log.warning("%s", exc)  # it worked before (bluetoothd restarting?): keep trying
+                self._event("scan_miss", device_spec=self.device, error=str(exc))
+                connected_s = 0.0
             if stop.is_set():
                 break
             if connected_s >= self.backoff.healthy_s:
@@ -157,6 +194,7 @@ class Collector:
     async def _session(self, stop: asyncio.Event) -> float:
         """One scan → connect → stream cycle; returns how long the link was up (s)."""
         strap = await strap_find(self.device, self.scan_timeout_s)
+        self._scanned = True
         if strap is None:
             log.info("no strap found%s", f" matching {self.device!r}" if self.device else "")
             self._event("scan_miss", device_spec=self.device)

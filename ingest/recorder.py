@@ -4,16 +4,25 @@ It is the single consumer of the collector's queue and the only writer of ingest
 Rows are written inside an open transaction that is committed at least every
 ``commit_interval_s`` (default 0.5 s) while data flows, so a crash loses at most that much,
 and WAL keeps the database consistent whatever happens.
+
+A write that fails (disk full, file size limit, I/O error, read-only file) never takes the
+recorder down and never touches what is committed: the open transaction is rolled back but
+kept as the list of statements it ran (SQLite's trace callback gives them with their values
+bound), the failure is logged at once and published (:attr:`Recorder.storage_error`), new
+events wait in memory (bounded) and the write is retried with exponential backoff. When it
+succeeds the kept statements are replayed — they get the same row ids, this being the only
+writer of its tables — and the waiting events are stored as if they had just arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +32,9 @@ from attune.ingest.plausibility import BeatFlag, beat_flags_for
 from attune.ingest.timestamps import BeatClock, ClockConfig
 
 log = logging.getLogger(__name__)
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+JOURNAL_MAX_STATEMENTS = 2_000  # commit early past this: bounds what a failed write keeps
 
 BeatListener = Callable[[list[Beat]], None]
 StatusListener = Callable[[str, dict, int], None]  # kind, value, epoch_ms
@@ -35,6 +47,8 @@ class RecorderStats:
     segments: int = 0
     parse_errors: Counter[str] = field(default_factory=Counter)
     flagged: Counter[str] = field(default_factory=Counter)
+    storage_failures: int = 0  # writes that failed (each retried)
+    dropped: int = 0  # events lost: the in-memory buffer overflowed, or the disk never came back
 
 
 def device_upsert(conn: sqlite3.Connection, info: DeviceInfo) -> int:
@@ -62,6 +76,9 @@ class Recorder:
         source: str = "ble",
         commit_interval_s: float = 0.5,
         clock: ClockConfig | None = None,
+        retry_base_s: float = 1.0,
+        retry_cap_s: float = 30.0,
+        buffer_max_events: int = 200_000,
     ) -> None:
         self.conn = conn
         self.source = source
@@ -77,6 +94,21 @@ class Recorder:
         self._after_gap = False
         self._last_commit = time.monotonic()
         self._last_error_log = 0.0
+        # storage failures: see the module docstring
+        self.storage_error: str | None = None
+        self.storage_failed_epoch_ms: int | None = None
+        self.retry_base_s = retry_base_s
+        self.retry_cap_s = retry_cap_s
+        self._retry_attempt = 0
+        self._retry_at = 0.0
+        self._pending: deque[Notification | LinkEvent] = deque()
+        self._buffer_max = buffer_max_events
+        self._journal: list[str] = []
+        self._tx_open = False
+        # keep dirty pages in memory until COMMIT: a full disk then fails the COMMIT, not an
+        # INSERT halfway through a packet
+        conn.execute("PRAGMA cache_spill = OFF")
+        conn.set_trace_callback(self._trace)
 
     # -- downstream -------------------------------------------------------------------
     def add_listener(self, listener: BeatListener) -> None:
@@ -92,18 +124,65 @@ class Recorder:
         """Consume until a ``None`` sentinel arrives; commit on the cadence and at the end."""
         try:
             while True:
-                timeout = max(0.0, self._last_commit + self.commit_interval_s - time.monotonic())
+                if self._pending and self.storage_error is None:
+                    # storage is back: write what waited, in slices, so the web app stays responsive
+                    self.pending_store(500)
+                    await asyncio.sleep(0)
+                    continue
+                due = self._retry_at if self.storage_error else self._last_commit + self.commit_interval_s
+                timeout = max(0.0, due - time.monotonic())
                 try:
                     event = await asyncio.wait_for(queue.get(), timeout=timeout or 0.05)
                 except TimeoutError:
-                    self.commit()
+                    self.storage_retry() if self.storage_error else self.commit()
                     continue
                 if event is None:
                     break
-                self.handle(event)
-                self.commit_if_due()
+                self.consume(event)
         finally:
+            self.close_out()
+
+    def consume(self, event: Notification | LinkEvent) -> None:
+        """Store one event now or, while storage fails or older events still wait, hold it
+        in memory (in arrival order)."""
+        if self.storage_error is not None or self._pending:
+            self._hold(event)
+            if self.storage_error is not None and time.monotonic() >= self._retry_at:
+                self.storage_retry()
+            return
+        self._store(event)
+
+    def _store(self, event: Notification | LinkEvent) -> None:
+        try:
+            self.handle(event)
+        except (sqlite3.Error, OSError) as exc:
+            self._storage_failed(exc)  # the rest of this one event is lost; see cache_spill
+            return
+        self.commit_if_due()
+
+    def pending_store(self, limit: int | None = None) -> int:
+        """Store up to ``limit`` held events (all by default) while storage works."""
+        n = 0
+        while self._pending and self.storage_error is None and (limit is None or n < limit):
+            self._store(self._pending.popleft())
+            n += 1
+        return n
+
+    def close_out(self) -> None:
+        """Last commit at shutdown; if storage is still failing, one last try, then say
+        exactly what could not be stored."""
+        self.pending_store()
+        self.commit()
+        if self.storage_error is not None and self.storage_retry():
+            self.pending_store()
             self.commit()
+        if self.storage_error is not None:
+            lost = len(self._pending) + sum(1 for sql in self._journal if "INTO packet" in sql[:40])
+            self.stats.dropped += lost
+            log.error("stopping with storage still failing (%s): the last %d notifications held in "
+                      "memory could not be written", self.storage_error, lost)
+            self._pending.clear()
+            self._journal.clear()
 
     def handle(self, event: Notification | LinkEvent) -> list[Beat]:
         if isinstance(event, Notification):
@@ -224,15 +303,94 @@ class Recorder:
         return cur.lastrowid  # type: ignore[return-value]
 
     # -- transactions ---------------------------------------------------------------------------
+    def _trace(self, sql: str) -> None:
+        # every write of the recorder's open transaction, values bound: what a retry replays
+        if self._tx_open and sql.lstrip()[:7].upper().startswith(_WRITES):
+            self._journal.append(sql)
+
     def _begin(self) -> None:
         if not self.conn.in_transaction:
             self.conn.execute("BEGIN")
+            self._tx_open = True
+            self._journal.clear()
 
     def commit_if_due(self) -> None:
-        if time.monotonic() - self._last_commit >= self.commit_interval_s:
+        if (time.monotonic() - self._last_commit >= self.commit_interval_s
+                or len(self._journal) >= JOURNAL_MAX_STATEMENTS):
             self.commit()
 
     def commit(self) -> None:
+        """Commit the open transaction; a failure is recorded, never raised."""
+        if self.storage_error is not None:
+            return
         if self.conn.in_transaction:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except (sqlite3.Error, OSError) as exc:
+                self._storage_failed(exc)
+                return
+        self._tx_open = False
+        self._journal.clear()
         self._last_commit = time.monotonic()
+
+    # -- storage failures -----------------------------------------------------------------------
+    def _storage_failed(self, exc: BaseException) -> None:
+        from attune.db import db_error_explain
+
+        with contextlib.suppress(sqlite3.Error):
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        self._tx_open = False
+        self.stats.storage_failures += 1
+        delay_s = min(self.retry_cap_s, self.retry_base_s * 2 ** min(self._retry_attempt, 20))
+        self._retry_attempt += 1
+        self._retry_at = time.monotonic() + delay_s
+        if self.storage_error is None:
+            self.storage_error = db_error_explain(exc)
+            self.storage_failed_epoch_ms = time.time_ns() // 1_000_000
+            log.error("not recording: %s; keeping new beats in memory and retrying", self.storage_error)
+            self._status_publish("storage_failed", {"error": self.storage_error})
+        else:
+            log.debug("storage retry %d failed (%s); next in %.0f s", self._retry_attempt, exc, delay_s)
+
+    def _hold(self, event: Notification | LinkEvent) -> None:
+        if len(self._pending) >= self._buffer_max:
+            self._pending.popleft()
+            self.stats.dropped += 1
+            if self.stats.dropped == 1:
+                log.error("memory buffer full (%d events): the oldest unsaved beats are being dropped",
+                          self._buffer_max)
+        self._pending.append(event)
+
+    def storage_retry(self) -> bool:
+        """Try the failed transaction again; True once it is stored (then the events held
+        in memory are stored by :meth:`pending_store`)."""
+        if self.storage_error is None:
+            return True
+        kept, self._journal = self._journal, []
+        try:
+            self.conn.execute("BEGIN")
+            self._tx_open = True
+            for sql in kept:
+                self.conn.execute(sql)
+            self.conn.execute("COMMIT")
+        except (sqlite3.Error, OSError) as exc:
+            self._journal = kept
+            self._storage_failed(exc)
+            return False
+        self._tx_open = False
+        failed_s = (time.time_ns() // 1_000_000 - (self.storage_failed_epoch_ms or 0)) / 1000
+        log.warning("recording again after %.0f s without storage; writing %d events held in memory",
+                    failed_s, len(self._pending))
+        self.storage_error = None
+        self._retry_attempt = 0
+        self._last_commit = time.monotonic()
+        self.status_event("storage_resumed", {"failed_s": round(failed_s, 1), "held": len(self._pending),
+                                              "dropped": self.stats.dropped})
+        self.commit()  # what waited in memory follows: pending_store()
+        return self.storage_error is None
+
+    def _status_publish(self, kind: str, value: dict) -> None:
+        # tells listeners (the live page) without storing: storing is what fails
+        for listener in self._status_listeners:
+            listener(kind, value, time.time_ns() // 1_000_000)

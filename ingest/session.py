@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from attune.db import DatabaseError, db_error_explain
 from attune.ingest.collector import BackoffPolicy, Collector
 from attune.ingest.events import LinkEvent
 from attune.ingest.recorder import Recorder
@@ -40,8 +41,14 @@ async def session_run(
     """
     queue: asyncio.Queue[Any] = asyncio.Queue()
     recorder = recorder or Recorder(conn)
-    recorder.status_event("recording_started", {"device_spec": device})
+    try:
+        recorder.status_event("recording_started", {"device_spec": device})
+    except (sqlite3.Error, OSError) as exc:
+        recorder.conn.rollback()
+        raise DatabaseError(f"cannot record: {db_error_explain(exc)}") from exc
     recorder.commit()
+    if recorder.storage_error is not None:  # nothing recorded yet: say so now, not later
+        raise DatabaseError(f"cannot record: {recorder.storage_error}")
     if source is None:
         collector = Collector(
             queue, device, watchdog_s=watchdog_s, backoff=BackoffPolicy(cap_s=backoff_cap_s),

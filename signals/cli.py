@@ -111,7 +111,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from attune.signals.storage import beats_span
 
         db = settings_load(db=args.db).db
-        conn = db_connect(db)
+        conn = db_connect(db, create=False)  # reads only: a mistyped path creates nothing
         try:
             analysis_pending_finish(conn, lambda line: console.print(line, highlight=False, soft_wrap=True), tz=tz)
             from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None

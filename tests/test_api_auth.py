@@ -190,6 +190,7 @@ def test_attune_pair_prints_a_link_whose_code_pairs_once(db_path: Path) -> None:
     import subprocess
     import sys
 
+    db_connect(db_path).close()  # pair reads an existing database; it creates none
     out = subprocess.run([sys.executable, "-m", "attune.cli", "pair", "--db", str(db_path), "--port", "8765"],
                          capture_output=True, text=True, timeout=60, check=True)
     text = out.stdout + out.stderr

@@ -109,5 +109,6 @@ def test_export_formats_round_trip(shared_data: Path, db_path: Path, tmp_path: P
 
 
 def test_export_bad_time_is_a_clear_error(db_path: Path) -> None:
+    db_connect(db_path).close()  # export reads an existing database; it creates none
     result = attune("export", "--db", str(db_path), "--format", "csv", "--from", "yesterday", check=False)
     assert result.returncode == 2 and "ISO 8601" in result.stderr

@@ -12,7 +12,7 @@ from datetime import UTC
 import numpy as np
 import pytest
 
-from attune.db import db_connect
+from attune.db import DatabaseMissing, db_connect
 from attune.ingest.events import Notification
 from attune.ingest.hrm import hrm_encode
 from attune.ingest.recorder import Recorder
@@ -229,7 +229,11 @@ def test_cli_errors(tmp_path, capsys):
     assert _cli(["analyze", str(empty), "--quiet"]) == 1
     assert "empty" in capsys.readouterr().err
     assert _cli(["analyze", str(empty), "--db", str(tmp_path / "x.sqlite")]) == 2
-    assert _cli(["analyze", "--db", str(tmp_path / "none.sqlite"), "--quiet"]) == 0  # no beats: says so
+    with pytest.raises(DatabaseMissing):  # reads only: a mistyped path is refused, not created
+        _cli(["analyze", "--db", str(tmp_path / "none.sqlite"), "--quiet"])
+    assert not (tmp_path / "none.sqlite").exists()
+    db_connect(tmp_path / "empty.sqlite").close()
+    assert _cli(["analyze", "--db", str(tmp_path / "empty.sqlite"), "--quiet"]) == 0  # no beats: says so
     assert "no beats" in capsys.readouterr().err
 
 

@@ -97,6 +97,10 @@ function renderLink() {
   if (s.contact === false) parts.push("no skin contact");
   $("link-text").textContent = parts.join(" · ");
   $("link-dot").className = `dot ${dot}`;
+  // the recorder cannot store (disk full …): say so, whatever the strap is doing
+  const alert = $("storage-alert");
+  alert.hidden = s.recording !== false;
+  if (s.recording === false) alert.textContent = `Not recording: ${s.recording_error || "the database cannot be written"} — retrying; new beats are kept in memory meanwhile.`;
   $("beat-age").textContent = ageS == null ? "" : ageS < 3 ? "" : `last beat ${duration(ageS)} ago`;
 }
 
