@@ -9,8 +9,8 @@ the default location) is analysed and the results for the span replace what was 
 so ``attune import`` + ``attune analyze`` leaves a fully analysed day for the web app.
 The span is half-open, ``[--from, --to)``, as in ``attune export`` and the API.
 
-Only argparse is imported at module level: this module is loaded to build the parser,
-so ``attune --help`` must not pay for numpy, pandas or rich.progress.
+Only light modules are imported at module level: this module is loaded to build the
+parser, so ``attune --help`` must not pay for numpy, pandas or rich.progress.
 """
 
 from __future__ import annotations
@@ -126,13 +126,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from attune.signals.storage import beats_span
 
         db = settings_load(db=args.db).db
+        from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
+        to_ms = iso_to_epoch_ms(args.to) if args.to else None
+        if from_ms is not None and to_ms is not None and to_ms <= from_ms:  # before touching the database
+            console.print("[red]error:[/red] --to must be after --from (the span is [--from, --to))")
+            return 2
         conn = db_connect(db)
         try:
-            from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
-            to_ms = iso_to_epoch_ms(args.to) if args.to else None
-            if from_ms is not None and to_ms is not None and to_ms <= from_ms:
-                console.print("[red]error:[/red] --to must be after --from (the span is [--from, --to))")
-                return 2
             span = beats_span(conn)
             if span is None:
                 console.print(f"[yellow]no beats stored in {db}[/yellow]")

@@ -95,11 +95,13 @@ def test_to_is_exclusive_in_export_analyze_and_the_api(day_db: Path) -> None:
     assert all(lo <= t < hi for t in cli_beats)
 
 
-def test_analyze_span_that_ends_before_it_starts_is_one_line(day_db: Path) -> None:
-    r = attune("analyze", "--db", str(day_db), "--from", "2017-08-04T12:00:00", "--to", "2017-08-04T11:00:00",
+def test_analyze_span_that_ends_before_it_starts_is_one_line(tmp_path: Path) -> None:
+    db = tmp_path / "typo.sqlite"
+    r = attune("analyze", "--db", str(db), "--from", "2017-08-04T12:00:00", "--to", "2017-08-04T11:00:00",
                check=False)
     assert r.returncode == 2
     assert "--to must be after --from" in r.stderr and "Traceback" not in r.stderr
+    assert not db.exists()  # refused before any database is opened (or created)
 
 
 # -- one spelling per thing ---------------------------------------------------------------------
