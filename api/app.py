@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from attune import __version__
-from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, tokens_invalid, token_valid
+from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, token_valid, tokens_invalid
 from attune.api.database import Database
 from attune.api.live import LiveHub
 from attune.api.tags import TagError
@@ -171,7 +171,7 @@ async def revocation_watch(ctx: AppContext, interval_s: float = REVOCATION_CHECK
         if not watched:
             continue
         try:
-            revoked = await asyncio.to_thread(lambda: tokens_invalid(ctx.db.conn(), watched))
+            revoked = await asyncio.to_thread(lambda w=watched: tokens_invalid(ctx.db.conn(), w))
         except sqlite3.OperationalError as exc:  # busy: look again next round
             log.debug("revocation check skipped: %s", exc)
             continue

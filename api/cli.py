@@ -5,25 +5,30 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import platformdirs
-
-from attune.config import APP_NAME, settings_load
+# attune.config (pydantic) and platformdirs are imported inside the handlers: building
+# the parser must stay cheap, `attune --help` loads this module
 
 DB_HELP = "SQLite database (default: $ATTUNE_DB or the user data directory)"
 
 
 def demo_db_default() -> Path:
     """``<user data dir>/demo.sqlite``: the demo never touches real recordings."""
+    import platformdirs
+
+    from attune.config import APP_NAME
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "demo.sqlite"
 
 
-def _web_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", metavar="H", help="address to listen on (default 127.0.0.1; any other needs pairing)")
+def _web_args(p: argparse.ArgumentParser,
+              host_help: str = "address to listen on (default 127.0.0.1; any other needs pairing)") -> None:
+    p.add_argument("--host", metavar="H", help=host_help)
     p.add_argument("--port", type=int, metavar="P", help="port (default 8765)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from attune.api.runner import run
+    from attune.config import settings_load
 
     s = settings_load(db=args.db, device=args.device, host=args.host, port=args.port)
     return run(s)
@@ -31,6 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from attune.api.runner import serve
+    from attune.config import settings_load
 
     s = settings_load(db=args.db, host=args.host, port=args.port)
     return serve(s)
@@ -38,6 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from attune.api.runner import demo
+    from attune.config import settings_load
 
     # ATTUNE_DB is for real recordings; the demo only uses --db or its own file
     s = settings_load(db=args.db or demo_db_default(), host=args.host, port=args.port)
@@ -46,6 +53,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_pair(args: argparse.Namespace) -> int:
     from attune.api.runner import pair
+    from attune.config import settings_load
 
     s = settings_load(db=args.db, host=args.host, port=args.port)
     # without --db: the database of the attune server that is running, whichever command

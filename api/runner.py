@@ -311,7 +311,6 @@ def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bo
         token_issue,
         tokens_revoke_all,
     )
-
     from attune.api.runtime import pair_target
 
     s, serving = pair_target(s, db_given=db_given)

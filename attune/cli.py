@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import signal
@@ -11,21 +10,28 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from attune import __version__
-from attune.config import Settings, settings_load
+from attune import __version__, defaults
 from attune.db import db_connect, db_writer_lock
 from attune.errors import AttuneError
+
+if TYPE_CHECKING:
+    import asyncio  # imported where used: --help need not load it
+
+    from attune.config import Settings
 
 console = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("attune")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from attune.config import settings_load  # pydantic: not for --help
+
     return settings_load(
         db=getattr(args, "db", None),
         device=getattr(args, "device", None),
@@ -36,6 +42,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def stop_signals_install(stop: asyncio.Event) -> None:
     """Ctrl-C and SIGTERM set ``stop``: long-running commands shut down gracefully."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not main thread
@@ -44,11 +52,14 @@ def stop_signals_install(stop: asyncio.Event) -> None:
 
 # -- scan ---------------------------------------------------------------------------------
 def cmd_scan(args: argparse.Namespace) -> int:
+    import asyncio
+
     from attune.ingest.collector import straps_scan
 
-    straps = asyncio.run(straps_scan(args.timeout))
+    timeout_s = args.timeout if args.timeout is not None else _settings(args).scan_timeout_s
+    straps = asyncio.run(straps_scan(timeout_s))
     if not straps:
-        console.print(f"No heart rate straps found in {args.timeout:g} s. Is the strap worn (moist electrodes) and not connected to another app?")
+        console.print(f"No heart rate straps found in {timeout_s:g} s. Is the strap worn (moist electrodes) and not connected to another app?")
         return 1
     table = Table("address", "name", "RSSI (dBm)")
     for s in straps:
@@ -59,6 +70,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 # -- record -------------------------------------------------------------------------------
 def cmd_record(args: argparse.Namespace) -> int:
+    import asyncio
+
     from attune.ingest.session import session_run
 
     settings = _settings(args)
@@ -149,6 +162,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 # -- parser ------------------------------------------------------------------------------------
+class _DeprecatedFlag(argparse.Action):
+    """An old spelling that still works, with a note naming the new one."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        console.print(f"note: {option_string} is now spelled --input-format", highlight=False)
+        setattr(namespace, self.dest, values)
+
+
 def parser_build() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="attune",
@@ -161,7 +182,8 @@ def parser_build() -> argparse.ArgumentParser:
     db_help = "SQLite database (default: $ATTUNE_DB or the user data directory)"
 
     p = sub.add_parser("scan", help="list nearby heart rate straps (BLE service 0x180D)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time in seconds (default 5)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help=f"scan time in seconds (default: $ATTUNE_SCAN_TIMEOUT_S, else {defaults.SCAN_TIMEOUT_S:g})")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("record", help="record every beat from a strap until Ctrl-C")
@@ -170,20 +192,23 @@ def parser_build() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.set_defaults(func=cmd_record)
 
-    from attune.ingest.formats import FORMATS
+    from attune.ingest.format_ids import FORMATS  # ids only: no pandas for --help
 
     p = sub.add_parser("import", help="import RR files (Kubios/Elite HRV, HRV Logger, Polar Sensor Logger, SelfLoops, CSV)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--db", type=Path, help=db_help)
-    p.add_argument("--format", choices=FORMATS, help="skip auto-detection")
+    # --input-format as in `analyze`; --format is the output format everywhere else
+    p.add_argument("--input-format", dest="format", choices=FORMATS, metavar="FORMAT",
+                   help=f"the files' format, skipping detection: {', '.join(FORMATS)}")
+    p.add_argument("--format", dest="format", choices=FORMATS, action=_DeprecatedFlag, help=argparse.SUPPRESS)
     p.add_argument("--start", metavar="ISO", help="recording start for files without times (local time unless a zone is given)")
     p.add_argument("--replace", action="store_true", help="replace stored beats (and analysis) in the span")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export beats as csv, json or rr (one RR in ms per line)")
     p.add_argument("--db", type=Path, help=db_help)
-    p.add_argument("--from", dest="from_", metavar="ISO", help="first beat time (inclusive)")
-    p.add_argument("--to", metavar="ISO", help="last beat time (exclusive)")
+    p.add_argument("--from", dest="from_", metavar="ISO", help="start of the span (inclusive)")
+    p.add_argument("--to", metavar="ISO", help="end of the span, exclusive")
     p.add_argument("--format", choices=("csv", "json", "rr"), required=True)
     p.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     p.set_defaults(func=cmd_export)

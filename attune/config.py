@@ -13,6 +13,8 @@ import platformdirs
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from attune.defaults import SCAN_TIMEOUT_S
+
 APP_NAME = "attune"
 
 
@@ -33,7 +35,7 @@ class Settings(BaseSettings):
     device: str | None = Field(None, description="strap address or name to record from")
     watchdog_s: float = Field(10.0, gt=0, description="silence after which a link counts as lost")
     backoff_cap_s: float = Field(60.0, gt=0, description="longest wait between reconnects")
-    scan_timeout_s: float = Field(10.0, gt=0, description="how long each reconnect attempt scans")
+    scan_timeout_s: float = Field(SCAN_TIMEOUT_S, gt=0, description="how long `attune scan` and each reconnect attempt scan")
     demo_duration_s: float | None = Field(
         None, gt=0, description="stop `attune demo` after this many seconds (smoke tests)"
     )

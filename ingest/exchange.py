@@ -335,7 +335,7 @@ def rr_import(
             "INSERT INTO import_file(sha256, rr_sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?,?)",
             (sha, rr_sha, str(path.resolve()), series.format, len(rr), int(time.time() * 1000)),
         )
-        pending_id = analysis_pending_add(conn, first_ms, last_ms, f"import {path.name}")
+        pending_id = analysis_pending_add(conn, first_ms, last_ms + 1, f"import {path.name}")
     if replaced:
         notes.append(f"replaced {replaced} stored beats over {span} (--replace)")
     return ImportResult(
@@ -345,7 +345,7 @@ def rr_import(
 
 
 def analysis_pending_add(conn: sqlite3.Connection, from_ms: int, to_ms: int, reason: str) -> int:
-    """Mark ``[from_ms, to_ms]`` as stored but not yet analysed (no commit: call it in the
+    """Mark ``[from_ms, to_ms)`` as stored but not yet analysed (no commit: call it in the
     transaction that stores the beats). Returns the row id."""
     cur = conn.execute(
         "INSERT INTO analysis_pending(from_ms, to_ms, reason, created_ms) VALUES (?,?,?,?)",

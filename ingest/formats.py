@@ -76,17 +76,16 @@ import os
 import re
 import stat
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
 from attune.errors import AttuneError
+from attune.ingest.format_ids import FORMAT_DESCRIPTIONS, FORMATS
 
 __all__ = [
     "FORMATS",
@@ -99,26 +98,6 @@ __all__ = [
 
 PathLike = str | os.PathLike[str]
 TzLike = str | tzinfo | None
-
-#: Format ids in detection order (also the valid values of ``format=``).
-FORMATS: tuple[str, ...] = (
-    "selfloops",
-    "polar-sensor-logger",
-    "hrv-logger",
-    "csv-rr_ms",
-    "physionet-rr-secs",
-    "rr-lines",
-)
-
-#: One-line human description of each format id, for messages and ``--help``.
-FORMAT_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
-    "selfloops": "SelfLoops export: start-time line, then 'Time (ms),HR (bpm),R-R (ms)'",
-    "polar-sensor-logger": "Polar Sensor Logger RR file: 'Phone timestamp;RR-interval [ms]'",
-    "hrv-logger": "HRV Logger / FatMaxxer RR CSV: 'timestamp,rr,since_start' or 'date,rr,since start'",
-    "csv-rr_ms": "delimited table (, ; tab) whose header names an RR column (rr_ms, rr, RR, ibi, nni_ms ...)",
-    "physionet-rr-secs": "PhysioNet ann2rr seconds on the 1/128 s grid; first value = offset from record start",
-    "rr-lines": "one RR per line in ms or seconds (Kubios / Elite HRV); header and blank lines skipped",
-})
 
 # Refuse files over 256 MiB before reading a byte: the most verbose exports (Polar Sensor
 # Logger, SelfLoops, ~30-40 bytes a beat) hold a month of round-the-clock beats (~4.3 M)

@@ -13,6 +13,20 @@ Batch::
     from attune.signals.batch import analysis_file, analysis_store_span
 """
 
-from attune.signals.pipeline import AnalysisConfig, Analyzer
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from attune.signals.pipeline import AnalysisConfig, Analyzer
 
 __all__ = ["AnalysisConfig", "Analyzer"]
+
+
+def __getattr__(name: str) -> Any:
+    # lazy (PEP 562): importing attune.signals.cli to build the parser must not load numpy
+    if name in __all__:
+        from attune.signals import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

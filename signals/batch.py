@@ -2,8 +2,9 @@
 
 * :func:`analysis_run` — beats as arrays in, :class:`AnalysisResult` out.
 * :func:`analysis_file` — any file :func:`attune.ingest.formats.rr_file_read` reads.
-* :func:`analysis_store_span` — stored beats of a time span, results written back,
-  replacing earlier results for that span (call it after ``attune import``).
+* :func:`analysis_store_span` — stored beats of a half-open time span ``[from, to)``,
+  results written back, replacing earlier results for that span (call it after
+  ``attune import``).
 * :func:`analysis_to_dict` / :func:`analysis_ticks_csv` — the output formats of
   ``attune analyze``.
 
@@ -233,10 +234,21 @@ def analysis_file(
         Not an RR file, or no valid RR in it.
     """
     beats = beats_from_file(path, format, tz)
+    return analysis_beats(beats, tz=tz, config=config, progress=progress), beats
+
+
+def analysis_beats(
+    beats: FileBeats,
+    *,
+    tz: tzinfo | None = None,
+    config: AnalysisConfig = DEFAULT_CONFIG,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Analyse beats already read by :func:`beats_from_file` (self-calibrated); ``tz``
+    (default: the machine's) applies only when the file had wall time, else UTC."""
     zone = (tz or local_tz()) if beats.wall_time else UTC
-    result = analysis_self_calibrated(beats.epoch_ms, beats.rr_ms, beats.segment_id, beats.flags,
-                                      config=config, tz=zone, progress=progress)
-    return result, beats
+    return analysis_self_calibrated(beats.epoch_ms, beats.rr_ms, beats.segment_id, beats.flags,
+                                    config=config, tz=zone, progress=progress)
 
 
 # -- the database ------------------------------------------------------------------------------
@@ -250,9 +262,12 @@ def analysis_store_span(
     progress: Progress | None = None,
     pending_done: Sequence[int] = (),
 ) -> AnalysisResult:
-    """Analyse stored beats of ``[from_ms, to_ms]`` (default: all) and store the results,
+    """Analyse stored beats of ``[from_ms, to_ms)`` (default: all) and store the results,
     replacing what was stored for that span, in one transaction (which also deletes the
     ``analysis_pending`` rows ``pending_done`` this analysis completes).
+
+    The span is half-open, as everywhere (``attune export``, the API): ``to_ms`` itself
+    is not part of it.
 
     The span grows to cover whole stored episodes at its edges. The analysis starts
     :data:`SPAN_WARMUP_MS` earlier with the baseline rebuilt from the ticks stored before
@@ -265,9 +280,10 @@ def analysis_store_span(
         _pending_delete(conn, pending_done)
         return result_empty
     from_ms = span[0] if from_ms is None else int(from_ms)
-    to_ms = span[1] if to_ms is None else int(to_ms)
-    if to_ms < from_ms:
+    if to_ms is not None and int(to_ms) < from_ms:
         raise ValueError("the end of the span is before its start")
+    # times are whole ms: [from_ms, to_ms) is [from_ms, to_ms - 1], which storage takes
+    to_ms = span[1] if to_ms is None else int(to_ms) - 1
     for row in episodes_overlapping(conn, from_ms, to_ms):
         from_ms = min(from_ms, int(row["onset_ms"]))
         to_ms = max(to_ms, int(row["end_ms"] if row["end_ms"] is not None else row["onset_ms"]))
@@ -302,10 +318,10 @@ def analysis_store_span(
 
 
 def analysis_import_hook(conn: sqlite3.Connection, imported: Any) -> AnalysisResult:
-    """For ``attune.cli.IMPORT_HOOKS``: analyse the span an import just stored (and clear
-    the span's ``analysis_pending`` row, ``imported.pending_id``)."""
+    """Analyse the span an import just stored (its first beat to just after its last) and
+    clear the span's ``analysis_pending`` row, ``imported.pending_id``."""
     pending = getattr(imported, "pending_id", None)
-    return analysis_store_span(conn, int(imported.first_epoch_ms), int(imported.last_epoch_ms),
+    return analysis_store_span(conn, int(imported.first_epoch_ms), int(imported.last_epoch_ms) + 1,
                                pending_done=() if pending is None else (pending,))
 
 

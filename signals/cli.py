@@ -1,24 +1,30 @@
 """``attune analyze``: re-analyse a file or the stored beats.
 
-    attune analyze FILE [--format json|csv] [--episodes] [-o OUT] [--tz ZONE]
+    attune analyze FILE [--input-format F] [--format json|csv] [--episodes] [-o OUT] [--tz ZONE]
     attune analyze [--db [PATH]] [--from ISO] [--to ISO] [--format json|csv] ...
 
 With a FILE the recording is analysed on its own (its quiet stretches form the baseline)
 and nothing is stored. Without one, the database (``--db PATH``, else ``$ATTUNE_DB`` or
 the default location) is analysed and the results for the span replace what was stored,
 so ``attune import`` + ``attune analyze`` leaves a fully analysed day for the web app.
+The span is half-open, ``[--from, --to)``, as in ``attune export`` and the API.
+
+Only light modules are imported at module level: this module is loaded to build the
+parser, so ``attune --help`` must not pay for numpy, pandas or rich.progress.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from attune.ingest.format_ids import FORMATS
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PROGRESS_MIN_BEATS = 20_000  # show a progress bar from about 5 h of beats on
 
@@ -35,10 +41,13 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
     p.add_argument("--db", type=Path, metavar="PATH",
                    help="database to analyse (default: $ATTUNE_DB or the user data directory)")
     p.add_argument("--from", dest="from_", metavar="ISO", help="start of the span (database; local time unless zoned)")
-    p.add_argument("--to", metavar="ISO", help="end of the span (database, inclusive)")
+    p.add_argument("--to", metavar="ISO", help="end of the span, exclusive (database)")
     p.add_argument("--format", choices=("json", "csv"), default="json", help="output format (default json)")
     p.add_argument("--episodes", action="store_true", help="csv: write the episodes instead of the ticks")
-    p.add_argument("--file-format", metavar="FORMAT", help="skip RR file format detection")
+    p.add_argument("--input-format", choices=FORMATS, metavar="FORMAT",
+                   help=f"FILE's format, skipping detection: {', '.join(FORMATS)}")
+    # the old spelling, kept working but no longer shown
+    p.add_argument("--file-format", choices=FORMATS, dest="input_format", help=argparse.SUPPRESS)
     p.add_argument("--tz", metavar="ZONE", help="time zone for time-of-day baselines and zone-less file times")
     p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -51,6 +60,8 @@ def _progress_bar(console: Console, enabled: bool):
     if not enabled:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(TextColumn("analysing"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} beats"),
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("analyse", total=1)
@@ -64,16 +75,21 @@ def _progress_bar(console: Console, enabled: bool):
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Handler of ``attune analyze`` (returns the exit status)."""
     # imported here so that `attune --help` stays fast
+    import json
+
+    from rich.console import Console
+
     from attune.ingest.exchange import iso_to_epoch_ms
-    from attune.ingest.formats import RRFormatError, rr_file_read
+    from attune.ingest.formats import RRFormatError
     from attune.signals.batch import (
         AnalysisResult,
+        analysis_beats,
         analysis_episodes_csv,
-        analysis_file,
         analysis_pending_finish,
         analysis_store_span,
         analysis_ticks_csv,
         analysis_to_dict,
+        beats_from_file,
         local_tz,
     )
 
@@ -93,9 +109,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             console.print("[red]error:[/red] give a FILE or --db/--from/--to, not both")
             return 2
         try:
-            n = len(rr_file_read(args.file, args.file_format, tz=tz))
-            with _progress_bar(console, show and n >= PROGRESS_MIN_BEATS) as update:
-                result, beats = analysis_file(args.file, args.file_format, tz=tz, progress=update)
+            beats = beats_from_file(args.file, args.input_format, tz)  # read once
+            with _progress_bar(console, show and beats.epoch_ms.size >= PROGRESS_MIN_BEATS) as update:
+                result = analysis_beats(beats, tz=tz, progress=update)
         except RRFormatError as exc:  # its message names the file
             console.print(f"[red]error:[/red] {exc}")
             return 1
@@ -111,19 +127,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from attune.signals.storage import beats_span
 
         db = settings_load(db=args.db).db
+        from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
+        to_ms = iso_to_epoch_ms(args.to) if args.to else None
+        if from_ms is not None and to_ms is not None and to_ms <= from_ms:  # before touching the database
+            console.print("[red]error:[/red] --to must be after --from (the span is [--from, --to))")
+            return 2
         conn = db_connect(db, create=False)  # reads only: a mistyped path creates nothing
         try:
             analysis_pending_finish(conn, lambda line: console.print(line, highlight=False, soft_wrap=True), tz=tz)
-            from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
-            to_ms = iso_to_epoch_ms(args.to) if args.to else None
             span = beats_span(conn)
             if span is None:
                 console.print(f"[yellow]no beats stored in {db}[/yellow]")
                 result = None
             else:
                 lo = span[0] if from_ms is None else max(span[0], from_ms)
-                hi = span[1] if to_ms is None else min(span[1], to_ms)
-                n = conn.execute("SELECT count(*) FROM beat WHERE epoch_ms BETWEEN ? AND ?", (lo, hi)).fetchone()[0]
+                hi = span[1] + 1 if to_ms is None else min(span[1] + 1, to_ms)  # exclusive
+                n = conn.execute("SELECT count(*) FROM beat WHERE epoch_ms >= ? AND epoch_ms < ?", (lo, hi)).fetchone()[0]
                 with _progress_bar(console, show and n >= PROGRESS_MIN_BEATS) as update:
                     result = analysis_store_span(conn, from_ms, to_ms, tz=tz or local_tz(), progress=update)
         finally:
@@ -135,8 +154,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         out = stack.enter_context(open(args.output, "w", encoding="utf-8", newline="")) if args.output else sys.stdout
         if args.format == "json":
-            json.dump(analysis_to_dict(result, t0, wall), out, separators=(",", ":"))
-            out.write("\n")
+            # one string, one write: json.dump streams ~20 small writes per tick (1 s for 24 h)
+            out.write(json.dumps(analysis_to_dict(result, t0, wall), separators=(",", ":")) + "\n")
         elif args.episodes:
             analysis_episodes_csv(result, out, t0)
         else:

@@ -3,6 +3,7 @@ robustness to injected artifacts, and chunk-independence of the streaming cleane
 
 from __future__ import annotations
 
+import neurokit2 as nk  # a test dependency: imported, never skipped (a skip would hide a broken install)
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,7 +44,6 @@ def _rr(shared_data, name: str) -> np.ndarray:
 
 
 def _neurokit_labels(rr: np.ndarray) -> np.ndarray:
-    nk = pytest.importorskip("neurokit2")
     peaks = np.r_[0.0, np.cumsum(rr)]  # ms at 1000 Hz: neurokit2's rr[m] is our beat m-1
     info, _ = nk.signal_fixpeaks(peaks, sampling_rate=1000, iterative=False, method="kubios")
     labels = np.zeros(rr.size, dtype=int)

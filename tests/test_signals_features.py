@@ -3,6 +3,7 @@ independent report, validity rules, and the wall-clock tick grid."""
 
 from __future__ import annotations
 
+import neurokit2 as nk  # a test dependency: imported, never skipped (a skip would hide a broken install)
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,7 +28,6 @@ def _clean(rr: np.ndarray, epoch: np.ndarray | None = None) -> NNBatch:
 
 
 def test_tick_values_equal_neurokit_hrv_time(shared_data):
-    nk = pytest.importorskip("neurokit2")
     d = pd.read_csv(shared_data / "labeled_conditions_p37/vu_ams_ecg_rr_labeled.csv")
     nn = _clean(d.rr_ms.to_numpy(float), d.epoch_ms.to_numpy(np.int64))
     ticks = np.arange(-(-int(nn.end_ms[0]) // 5000) * 5000 + 60_000, int(nn.end_ms[-1]), 5000)

@@ -1,0 +1,31 @@
+"""RR file format ids and their one-line descriptions.
+
+Kept apart from :mod:`attune.ingest.formats` (which imports numpy and pandas) so that
+the command line can offer them as choices without loading those libraries:
+``attune --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+#: Format ids in detection order (also the valid values of ``format=``).
+FORMATS: tuple[str, ...] = (
+    "selfloops",
+    "polar-sensor-logger",
+    "hrv-logger",
+    "csv-rr_ms",
+    "physionet-rr-secs",
+    "rr-lines",
+)
+
+#: One-line human description of each format id, for messages and ``--help``.
+FORMAT_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
+    "selfloops": "SelfLoops export: start-time line, then 'Time (ms),HR (bpm),R-R (ms)'",
+    "polar-sensor-logger": "Polar Sensor Logger RR file: 'Phone timestamp;RR-interval [ms]'",
+    "hrv-logger": "HRV Logger / FatMaxxer RR CSV: 'timestamp,rr,since_start' or 'date,rr,since start'",
+    "csv-rr_ms": "delimited table (, ; tab) whose header names an RR column (rr_ms, rr, RR, ibi, nni_ms ...)",
+    "physionet-rr-secs": "PhysioNet ann2rr seconds on the 1/128 s grid; first value = offset from record start",
+    "rr-lines": "one RR per line in ms or seconds (Kubios / Elite HRV); header and blank lines skipped",
+})
