@@ -81,7 +81,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p = sub.add_parser("pair", help="show a one-time link and QR code to pair a phone")
     p.add_argument("--db", type=Path, help="database to pair with (default: the one the running attune "
                    "run/serve/demo serves, else $ATTUNE_DB or the user data directory)")
-    p.add_argument("--host", metavar="H", help="address the phone uses in the link (default: the running server's)")
+    p.add_argument("--host", metavar="H", help="address the phone should use, put in the link (default: the running server's)")
     p.add_argument("--port", type=int, metavar="P", help="port in the link (default: the running server's, else 8765)")
     p.add_argument("--revoke", action="store_true", help="unpair every phone and script instead")
     p.add_argument("--token", action="store_true", help="print a bearer token for scripts instead of a link")
