@@ -122,10 +122,12 @@ def port_check(host: str, port: int) -> None:
             raise PortUnavailable(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
-def url_for(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    if shown in ("0.0.0.0", "::"):
-        shown = lan_address() or "127.0.0.1"
+def url_for(host: str, port: int, *, for_phone: bool = False) -> str:
+    """The URL of a server bound to ``host``. A wildcard bind (0.0.0.0, ::) is shown as
+    127.0.0.1 for this computer's browser, or ``for_phone`` as this machine's LAN address."""
+    shown = host
+    if host in ("0.0.0.0", "::", ""):
+        shown = (lan_address() if for_phone else None) or "127.0.0.1"
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}/"
@@ -329,11 +331,11 @@ def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bo
     finally:
         conn.close()
     host = s.host if not host_is_loopback(s.host) else "0.0.0.0"
-    url = f"{url_for(host, s.port)}pair#{code}"
+    url = f"{url_for(host, s.port, for_phone=True)}pair#{code}"
     console.print("Scan this with the phone's camera (same Wi-Fi as this computer):")
     _qr_print(url)
     console.print(f"or open [bold]{url}[/bold]")
-    console.print(f"or type the code [bold]{pairing_code_format(code)}[/bold] at {url_for(host, s.port)}pair")
+    console.print(f"or type the code [bold]{pairing_code_format(code)}[/bold] at {url_for(host, s.port, for_phone=True)}pair")
     if serving and host_is_loopback(s.host):
         console.print(f"[yellow]The running attune (database {s.db}) listens on {s.host} only:[/yellow] "
                       "restart it with --host 0.0.0.0 for a phone to reach it.")

@@ -220,3 +220,19 @@ def test_demo_shows_no_qr_code_for_a_loopback_address(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "http://127.0.0.1:" in r.stderr
     assert not any(block in r.stderr for block in "█▀▄"), r.stderr
+
+
+def test_pair_link_uses_the_address_a_phone_can_reach(tmp_path: Path) -> None:
+    """`attune pair` for a server bound to every address prints this machine's LAN address,
+    never 127.0.0.1 (a phone opening 127.0.0.1 reaches itself)."""
+    from attune.api.runner import lan_address
+
+    lan = lan_address()
+    if lan is None:
+        pytest.skip("this machine has no route to a local network")
+    db = tmp_path / "a.sqlite"
+    db_connect(db).close()
+    r = _attune("pair", "--db", str(db), "--host", "0.0.0.0", "--port", "8799")
+    assert r.returncode == 0, r.stderr
+    assert f"http://{lan}:8799/pair#" in r.stderr
+    assert "127.0.0.1:8799/pair" not in r.stderr
