@@ -54,14 +54,15 @@ async function listsRefresh() {
   summaryLoad();
 }
 
-/** One episode afresh: asks for the instant it began (the API's span rule returns those
- * meeting it), so one episode travels instead of the day. */
+/** One episode afresh: asks for the second it began (the API's span rule returns the
+ * episodes meeting it), so one episode travels instead of the day. */
 async function episodeRefresh(startMs) {
   const ticket = shown.loading;
-  const span = [startMs, startMs + 1];
+  const span = [startMs, startMs + 1000];
+  const iso = (t) => new Date(t).toISOString();  // UTC with milliseconds: the exact instant
   let found;
   try {
-    found = await request(`/api/episodes?${query({ from: isoLocal(new Date(span[0])), to: isoLocal(new Date(span[1])) })}`);
+    found = await request(`/api/episodes?${query({ from: iso(span[0]), to: iso(span[1]) })}`);
   } catch (err) { toast(err.message); return; }
   if (ticket !== shown.loading || !shown.model) return;
   dayEpisodesMerge(shown.model, found.episodes, found.moments, span);
