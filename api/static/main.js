@@ -168,7 +168,8 @@ function onEpisode(d) {
   if (!shown.model) return;
   const known = d.id != null ? shown.model.episodes.find((e) => e.id === d.id) : null;
   const startMs = toMs(d.start) ?? (known ? toMs(known.start) : null);
-  if (startMs != null) { if (dayHas(shown.model, startMs)) episodeRefresh(startMs); }
+  // live episodes reach the present: today shows them even when they began yesterday
+  if (startMs != null) { if (dayHas(shown.model, startMs) || isToday(shown.day)) episodeRefresh(startMs); }
   else if (isToday(shown.day)) listsRefresh();  // an announcement without a time: today's lists
 }
 
