@@ -78,7 +78,7 @@ export function sheetOpen(item) {
   $("sheet").focus();
 }
 
-export function sheetClose() {
+function sheetClose() {
   $("sheet").hidden = true; $("sheet-backdrop").hidden = true; open = null;
 }
 

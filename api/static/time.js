@@ -1,7 +1,6 @@
 // Local days and times as the phone shows them. Instants are Unix ms (`…Ms`) or Date.
 
 export const HOUR_MS = 3600e3;
-export const DAY_MS = 24 * HOUR_MS;
 export const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
 
 /** Local midnight of `d`'s day (a new Date). */
