@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import mimetypes
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ from attune.api.tags import TagError
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(str(resources.files("attune.api").joinpath("static")))
+# the page is ES modules: with nosniff they need a JavaScript type, and some systems
+# (a Windows registry entry, say) map .js to text/plain
+mimetypes.add_type("text/javascript", ".js")
 
 # The page loads nothing from elsewhere; say so to the browser as well.
 SECURITY_HEADERS = [

@@ -84,8 +84,8 @@ class Episode(BaseModel):
     peak_at: datetime
     duration_s: float = Field(description="onset to end, or to now while open")
     peak_score: float = Field(description="highest activation score (units of the person's quiet fluctuation)")
-    hr_rise_bpm: float = Field(description="largest heart-rate rise above the personal baseline")
-    ln_rmssd_drop: float = Field(description="largest fall of lnRMSSD below baseline (negative)")
+    delta_hr_bpm: float = Field(description="largest 60 s heart-rate rise above the personal baseline, bpm")
+    delta_ln_rmssd: float = Field(description="largest change of lnRMSSD from baseline: a fall, so ≤ 0 (ln ms)")
     recovery_s: float | None = Field(None, description="peak to settled again")
     half_recovery_s: float | None = Field(None, description="peak to half the peak score")
     prolonged: bool = False

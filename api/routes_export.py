@@ -24,7 +24,7 @@ router = APIRouter(tags=["export"])
 
 BEAT_COLUMNS = ("at", "epoch_ms", "rr_ms", "hr_bpm", "segment", "flags")
 TAG_COLUMNS = ("id", "origin", "start", "end", "label", "note")
-EPISODE_COLUMNS = ("id", "start", "end", "peak_at", "duration_s", "peak_score", "hr_rise_bpm", "ln_rmssd_drop",
+EPISODE_COLUMNS = ("id", "start", "end", "peak_at", "duration_s", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
                    "recovery_s", "half_recovery_s", "quality", "label", "note")
 _CHUNK_ROWS = 2000
 
@@ -43,7 +43,7 @@ def _episode_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Ite
     episodes, _ = queries.episodes_and_moments(conn, a, b)
     for e in episodes:
         yield (e.id, e.start.isoformat(), e.end.isoformat() if e.end else None, e.peak_at.isoformat(),
-               e.duration_s, e.peak_score, e.hr_rise_bpm, e.ln_rmssd_drop, e.recovery_s, e.half_recovery_s,
+               e.duration_s, e.peak_score, e.delta_hr_bpm, e.delta_ln_rmssd, e.recovery_s, e.half_recovery_s,
                e.quality, e.tag.label if e.tag else None, e.tag.note if e.tag else None)
 
 

@@ -83,7 +83,7 @@ def test_every_route_refuses_unauthenticated_requests_in_lan_mode(lan_app) -> No
             checked += 1
     documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
     assert checked >= len(documented) - 1 >= 11  # all routes but the exchange were tried
-    for path in ("/", "/static/app.js", "/openapi.json"):
+    for path in ("/", "/static/main.js", "/openapi.json"):
         assert client.get(path).status_code == 401, path
     # the pairing page and exchange stay reachable, or nobody could ever pair
     assert client.get("/pair").status_code == 200

@@ -197,3 +197,21 @@ def test_export_formats_hold_the_same_beats(client: TestClient) -> None:
     assert len(ticks_csv.text.splitlines()) == len(everything["ticks"]) + 1
     assert "attachment" in rr.headers["content-disposition"]
     assert client.get("/api/export", params={"format": "xml"}).status_code == 422
+
+
+def test_episode_quantities_keep_their_database_names(client: TestClient) -> None:
+    """One name per quantity: the episode table's delta_hr_bpm and delta_ln_rmssd reach the
+    timeline, the episode list and both export formats under the same names and sign."""
+    conn = sqlite3.connect(client.db_path)  # type: ignore[attr-defined]
+    stored = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, delta_hr_bpm, delta_ln_rmssd FROM episode")}
+    conn.close()
+    listed = client.get("/api/episodes", params=DAY).json()["episodes"]
+    timeline = client.get("/api/timeline", params=DAY).json()["episodes"]
+    exported = json.loads(client.get("/api/export", params={**DAY, "format": "json"}).text)["episodes"]
+    rows = list(csv.DictReader(io.StringIO(client.get("/api/export", params={**DAY, "format": "csv", "table": "episodes"}).text)))
+    assert listed and len(listed) == len(timeline) == len(exported) == len(rows)
+    for e in [*listed, *timeline, *exported, *({**r, "id": int(r["id"])} for r in rows)]:
+        hr, ln = stored[e["id"]]
+        assert float(e["delta_hr_bpm"]) == pytest.approx(hr, abs=0.05)
+        assert float(e["delta_ln_rmssd"]) == pytest.approx(ln, abs=0.0005)
+        assert float(e["delta_ln_rmssd"]) <= 0

@@ -1,7 +1,5 @@
 // Exchange a one-time pairing code for a session cookie. The code arrives in the URL
 // fragment (never sent to the server, so never in a log) and is posted in the body.
-"use strict";
-
 async function pair(code) {
   const status = document.getElementById("pair-status");
   const error = document.getElementById("pair-error");
@@ -26,12 +24,11 @@ async function pair(code) {
     : "Run `attune pair` again on the computer for a fresh code.";
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  const fromLink = decodeURIComponent(location.hash.replace(/^#/, ""));
-  history.replaceState(null, "", "/pair");  // the code leaves the address bar and history
-  document.getElementById("pair-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    pair(document.getElementById("pair-code").value);
-  });
-  if (fromLink) pair(fromLink);
+// a module runs once the document is parsed
+const fromLink = decodeURIComponent(location.hash.replace(/^#/, ""));
+history.replaceState(null, "", "/pair");  // the code leaves the address bar and history
+document.getElementById("pair-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  pair(document.getElementById("pair-code").value);
 });
+if (fromLink) pair(fromLink);

@@ -1,0 +1,269 @@
+// attune phone page: the live card, the day's timeline, naming episodes, a short summary.
+// Native ES modules, no build step, nothing loaded from elsewhere. This module wires
+// them together and owns the day shown.
+
+import { request, query } from "./api.js";
+import { hitboxAt, timelineDraw, timelineHitboxes, timelineIsEmpty, timelineScales } from "./chart.js";
+import { dayEpisodesMerge, dayFromTimeline, dayHas, dayItems, dayListsSet, dayTickAdd } from "./day.js";
+import { linkRender, liveConnect, statusRefresh, trendRender, trendSeed } from "./live.js";
+import { labelsLoad, sheetInit, sheetIsOpen, sheetOpen } from "./sheet.js";
+import { addDays, dateInputValue, durationText, hhmm, isoLocal, isToday, startOfDay, toMs, TZ } from "./time.js";
+
+const $ = (id) => document.getElementById(id);
+const color = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+const shown = {
+  day: startOfDay(new Date()),   // local midnight of the day shown
+  model: null,                   // day.js model of that day
+  hitboxes: [],                  // chart.js tap targets of the last drawing
+  summary: "day",                // "day" | "week"
+  loading: 0,                    // bumps on every day change: late answers for another day are dropped
+};
+
+// -- the day ----------------------------------------------------------------------------------
+function spanParams() {
+  return { from: isoLocal(shown.day), to: isoLocal(addDays(shown.day, 1)) };
+}
+
+/** Fetch the whole day (on opening it, or after a reset); live events keep it current. */
+async function dayLoad() {
+  const from = shown.day, ticket = ++shown.loading;
+  $("day-title").textContent = isToday(from) ? "Today" :
+    from.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
+  $("day-pick").value = dateInputValue(from);
+  $("day-next").disabled = isToday(from);
+  const width = Math.max(300, $("timeline").clientWidth);
+  let tl;
+  try {
+    tl = await request(`/api/timeline?${query({ ...spanParams(), max_points: Math.min(1440, Math.round(width)) })}`);
+  } catch (err) { toast(err.message); return; }
+  if (ticket !== shown.loading) return;
+  shown.model = dayFromTimeline(tl, Date.now());
+  dayRender();
+  summaryLoad();
+}
+
+/** Episodes and moments of the day afresh (after a moment or label changed). */
+async function listsRefresh() {
+  const ticket = shown.loading;
+  let found;
+  try { found = await request(`/api/episodes?${query(spanParams())}`); } catch (err) { toast(err.message); return; }
+  if (ticket !== shown.loading || !shown.model) return;
+  dayListsSet(shown.model, found.episodes, found.moments);
+  dayRender();
+  summaryLoad();
+}
+
+/** One episode afresh: asks for the second it began (the API's span rule returns the
+ * episodes meeting it), so one episode travels instead of the day. */
+async function episodeRefresh(startMs) {
+  const ticket = shown.loading;
+  const span = [startMs, startMs + 1000];
+  const iso = (t) => new Date(t).toISOString();  // UTC with milliseconds: the exact instant
+  let found;
+  try {
+    found = await request(`/api/episodes?${query({ from: iso(span[0]), to: iso(span[1]) })}`);
+  } catch (err) { toast(err.message); return; }
+  if (ticket !== shown.loading || !shown.model) return;
+  dayEpisodesMerge(shown.model, found.episodes, found.moments, span);
+  dayRender();
+  summaryLoad();
+}
+
+function dayRender() {
+  timelineRender();
+  listRender();
+}
+
+function canvasSize(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = Math.round(canvas.clientWidth * dpr), h = Math.round(canvas.clientHeight * dpr);
+  if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
+  return canvas.getContext("2d");
+}
+
+function timelineRender() {
+  const canvas = $("timeline"), ctx = canvasSize(canvas), day = shown.model;
+  if (!day) { ctx.clearRect(0, 0, canvas.width, canvas.height); return; }
+  const scales = timelineScales(day, canvas.width, canvas.height, window.devicePixelRatio || 1);
+  shown.hitboxes = timelineHitboxes(day, scales);
+  timelineDraw(ctx, day, scales, shown.hitboxes, color, Date.now());
+  const empty = $("day-empty");
+  empty.hidden = !timelineIsEmpty(day);
+  empty.textContent = isToday(shown.day)
+    ? "Nothing on today's chart yet: it fills in as you wear the strap. ‹ shows earlier days."
+    : "Nothing recorded on this day.";
+}
+
+function trendRenderNow() { const c = $("trend"); trendRender(c, canvasSize(c), color); }
+
+function listRender() {
+  const list = $("episodes");
+  list.replaceChildren();
+  if (!shown.model) return;
+  for (const item of dayItems(shown.model)) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    const when = document.createElement("span");
+    const label = document.createElement("span");
+    if (item.kind === "episode") {
+      const e = item.episode;
+      when.textContent = e.open ? `since ${hhmm(toMs(e.start))} · still going`
+        : `${hhmm(toMs(e.start))}–${hhmm(toMs(e.end))} · ${durationText(e.duration_s)}`;
+      label.textContent = e.tag ? e.tag.label : "needs a name";
+      label.className = e.tag ? "label" : "label unnamed";
+      button.dataset.episodeId = e.id;
+    } else {
+      const m = item.moment;
+      when.textContent = `${hhmm(toMs(m.start))}–${hhmm(toMs(m.end))} · marked by you`;
+      label.textContent = m.label;
+      label.className = "label";
+      button.dataset.momentId = m.id;
+    }
+    when.className = "when";
+    button.append(when, label);
+    button.addEventListener("click", () => sheetOpen(item));
+    li.append(button);
+    list.append(li);
+  }
+}
+
+function onTimelineTap(ev) {
+  const canvas = $("timeline");
+  const rect = canvas.getBoundingClientRect();
+  const px = (ev.clientX - rect.left) * (canvas.width / rect.width);
+  const item = hitboxAt(shown.hitboxes, px, window.devicePixelRatio || 1);
+  if (item) sheetOpen(item);
+}
+
+function dayShow(day) {
+  shown.day = day;
+  shown.model = null;
+  dayRender();  // no rows of the day before stay tappable meanwhile
+  dayLoad();
+}
+
+// -- what the sheet and live events change ----------------------------------------------------------
+async function onSheetChanged(change) {
+  if (!change || !shown.model) return;
+  if (change.episode) {
+    dayEpisodesMerge(shown.model, [change.episode], []);
+    dayRender();
+    summaryLoad();
+  } else if (change.episodeId != null) {
+    const e = shown.model.episodes.find((x) => x.id === change.episodeId);
+    if (e) await episodeRefresh(toMs(e.start));
+  } else {
+    await listsRefresh();
+  }
+}
+
+function onTick(tick) {
+  if (shown.model && dayTickAdd(shown.model, tick)) timelineRender();
+}
+
+function onEpisode(d) {
+  if (d.event === "started") toast("Your body is activated right now. You can name it when it settles.");
+  if (d.event === "ended") toast("An episode of activation has settled — tap it to name it if you like.");
+  if (!shown.model) return;
+  const known = d.id != null ? shown.model.episodes.find((e) => e.id === d.id) : null;
+  const startMs = toMs(d.start) ?? (known ? toMs(known.start) : null);
+  // live episodes reach the present: today shows them even when they began yesterday
+  if (startMs != null) { if (dayHas(shown.model, startMs) || isToday(shown.day)) episodeRefresh(startMs); }
+  else if (isToday(shown.day)) listsRefresh();  // an announcement without a time: today's lists
+}
+
+function onTag(d) {
+  if (!shown.model) return;
+  if (d.episode_id != null) {
+    const e = shown.model.episodes.find((x) => x.id === d.episode_id);
+    if (e) episodeRefresh(toMs(e.start));
+  } else {
+    listsRefresh();  // a moment (which may name an episode) or a label rename
+  }
+}
+
+// -- summary ------------------------------------------------------------------------------------
+async function summaryLoad() {
+  const to = addDays(shown.day, 1);
+  const from = shown.summary === "week" ? addDays(shown.day, -6) : shown.day;
+  let s;
+  try { s = await request(`/api/summary?${query({ from: isoLocal(from), to: isoLocal(to), tz: TZ })}`); }
+  catch (err) { $("summary-body").textContent = err.message; return; }
+  const body = $("summary-body");
+  body.replaceChildren();
+  const p = (text, cls) => { const e = document.createElement("p"); e.textContent = text; if (cls) e.className = cls; body.append(e); return e; };
+  if (!s.episodes) {
+    p(shown.summary === "week" ? "No activation episodes this week." : "No activation episodes on this day.", "muted");
+    return;
+  }
+  p(`${s.episodes} episode${s.episodes === 1 ? "" : "s"} of activation` +
+    (s.activated_s ? `, ${durationText(s.activated_s)} activated in all` : "") + ".");
+  const max = Math.max(1, ...s.by_label.map((r) => r.count));
+  for (const r of s.by_label) {
+    const row = document.createElement("div"); row.className = "sum-row";
+    const name = document.createElement("span"); name.className = "name"; name.textContent = r.label;
+    const track = document.createElement("span"); track.className = "track";
+    const fill = document.createElement("span"); fill.className = "fill"; fill.style.display = "block";
+    fill.style.width = `${100 * r.count / max}%`; track.append(fill);
+    const n = document.createElement("span"); n.className = "n"; n.textContent = r.count;
+    row.append(name, track, n); body.append(row);
+  }
+  const tod = document.createElement("div"); tod.className = "tod";
+  for (const part of s.time_of_day) {
+    const d = document.createElement("div");
+    const b = document.createElement("b"); b.textContent = part.count;
+    d.append(b, document.createTextNode(part.part)); tod.append(d);
+  }
+  body.append(tod);
+  p(s.median_recovery_s != null ? `Settling again took ${durationText(s.median_recovery_s)} (median).` : "", "muted small");
+}
+
+let toastTimer = null;
+function toast(text) {
+  const t = $("toast"); t.textContent = text; t.hidden = false;
+  clearTimeout(toastTimer); toastTimer = setTimeout(() => { t.hidden = true; }, 5000);
+}
+
+// -- wiring -------------------------------------------------------------------------------------
+function init() {
+  $("day-prev").onclick = () => dayShow(addDays(shown.day, -1));
+  $("day-next").onclick = () => { if (!isToday(shown.day)) dayShow(addDays(shown.day, 1)); };
+  $("day-pick").max = dateInputValue(new Date());
+  $("day-pick").onchange = (ev) => {
+    if (!ev.target.value) return;
+    const [y, m, d] = ev.target.value.split("-").map(Number);
+    dayShow(startOfDay(new Date(y, m - 1, d)));
+  };
+  $("timeline").addEventListener("click", onTimelineTap);
+  $("mark-moment").onclick = () => sheetOpen({ kind: "moment" });
+  sheetInit({ dayShown: () => shown.day, changed: onSheetChanged, toast });
+  for (const [id, mode] of [["sum-day", "day"], ["sum-week", "week"]]) {
+    $(id).onclick = () => {
+      shown.summary = mode;
+      $("sum-day").setAttribute("aria-selected", String(mode === "day"));
+      $("sum-week").setAttribute("aria-selected", String(mode === "week"));
+      summaryLoad();
+    };
+  }
+  let resizeTimer = null;
+  const redraw = () => { timelineRender(); trendRenderNow(); };
+  window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(redraw, 150); });
+  matchMedia("(prefers-color-scheme: dark)").addEventListener?.("change", redraw);
+  setInterval(() => { linkRender(); trendRenderNow(); }, 1000);
+  setInterval(statusRefresh, 30000);
+  // a day that rolls over while the page shows "Today" moves along with it
+  let shownToday = startOfDay(new Date()).getTime();
+  setInterval(() => {
+    const today = startOfDay(new Date()).getTime();
+    if (today !== shownToday && shown.day.getTime() === shownToday && !sheetIsOpen()) dayShow(startOfDay(new Date()));
+    shownToday = today;
+  }, 60000);
+  statusRefresh();
+  labelsLoad();
+  dayLoad();
+  trendSeed().then(trendRenderNow);
+  liveConnect({ beats: trendRenderNow, tick: onTick, episode: onEpisode, tag: onTag, reset: dayLoad });
+}
+
+init();  // a module runs once the document is parsed

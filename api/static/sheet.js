@@ -1,0 +1,190 @@
+// The sheet: an episode's or moment's numbers and its name; marking a moment; your labels.
+
+import { request } from "./api.js";
+import { durationText, HOUR_MS, hhmm, isoLocal, isToday, timeInputValue, toMs } from "./time.js";
+
+const $ = (id) => document.getElementById(id);
+const BUILTIN = ["waiting", "bracing"];
+
+let labels = [];       // [{id, name, builtin, uses}] from /api/labels
+let open = null;       // {kind: "episode", episode} | {kind: "moment", moment?} while shown
+let chosen = null;     // the label picked in the sheet
+let hooks = { dayShown: () => new Date(), changed: async () => {}, toast: () => {} };
+
+/** Wire the sheet's buttons. `dayShown()` is the local midnight shown; `changed(what)` is
+ * awaited after a save: {episode} (the fresh one from the API), {episodeId}, or {lists: true}. */
+export function sheetInit(options) {
+  hooks = { ...hooks, ...options };
+  $("sheet-save").onclick = sheetSave;
+  $("sheet-cancel").onclick = sheetClose;
+  $("sheet-clear").onclick = sheetClear;
+  $("sheet-backdrop").onclick = sheetClose;
+  $("label-other").oninput = () => { if ($("label-other").value.trim()) { chosen = null; choicesRender(); } };
+  document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && open) sheetClose(); });
+}
+
+export function sheetIsOpen() { return open !== null; }
+
+export async function labelsLoad() {
+  try { labels = (await request("/api/labels")).labels; } catch (_) { labels = []; }
+}
+
+/** Show the sheet for an episode, a moment, or (`{kind: "moment"}`) a new moment. */
+export function sheetOpen(item) {
+  open = item;
+  const numbers = $("sheet-numbers");
+  numbers.replaceChildren();
+  const add = (label, value) => {
+    if (value == null || value === "—") return;
+    const div = document.createElement("div");
+    const dt = document.createElement("dt"), dd = document.createElement("dd");
+    dt.textContent = label; dd.textContent = value;
+    div.append(dt, dd); numbers.append(div);
+  };
+  let tag = null;
+  $("moment-times").hidden = true;
+  if (item.kind === "episode") {
+    const e = item.episode;
+    tag = e.tag;
+    $("sheet-title").textContent = "A moment of activation";
+    $("sheet-when").textContent = e.open ? `since ${hhmm(toMs(e.start))}` : `${hhmm(toMs(e.start))}–${hhmm(toMs(e.end))}`;
+    add("lasted", durationText(e.duration_s));
+    add("peak activation", e.peak_score != null ? e.peak_score.toFixed(1) : null);
+    add("heart rate rise", e.delta_hr_bpm != null ? `+${Math.round(e.delta_hr_bpm)} bpm` : null);
+    add("settling took", e.recovery_s != null ? durationText(e.recovery_s) : e.open ? "still going" : null);
+    add("halfway settled after", e.half_recovery_s != null ? durationText(e.half_recovery_s) : null);
+  } else if (item.moment) {
+    const m = item.moment;
+    tag = m;
+    $("sheet-title").textContent = "A moment you marked";
+    $("sheet-when").textContent = `${hhmm(toMs(m.start))}–${hhmm(toMs(m.end))}`;
+  } else {
+    const day = hooks.dayShown();
+    $("sheet-title").textContent = "Mark a moment";
+    $("sheet-when").textContent = "When did you feel it?";
+    $("moment-times").hidden = false;
+    const end = isToday(day) ? new Date() : new Date(day.getTime() + 12 * HOUR_MS);
+    $("moment-to").value = timeInputValue(end);
+    $("moment-from").value = timeInputValue(new Date(end.getTime() - 15 * 60e3));
+  }
+  chosen = tag ? tag.label : null;
+  $("label-other").value = tag && !BUILTIN.includes(tag.label) && !labels.some((l) => l.name === tag.label) ? tag.label : "";
+  $("note").value = tag && tag.note ? tag.note : "";
+  $("sheet-clear").hidden = !tag;
+  $("sheet-error").hidden = true;
+  choicesRender();
+  $("sheet").hidden = false;
+  $("sheet-backdrop").hidden = false;
+  $("sheet").focus();
+}
+
+function sheetClose() {
+  $("sheet").hidden = true; $("sheet-backdrop").hidden = true; open = null;
+}
+
+function choicesRender() {
+  const box = $("other-labels");
+  box.replaceChildren();
+  for (const l of labels) {
+    if (l.builtin) continue;
+    const b = document.createElement("button");
+    b.className = "choice"; b.dataset.label = l.name; b.textContent = l.name;
+    box.append(b);
+  }
+  document.querySelectorAll(".sheet .choice").forEach((b) => {
+    b.setAttribute("aria-pressed", String(b.dataset.label === chosen));
+    b.onclick = () => { chosen = b.dataset.label; $("label-other").value = ""; choicesRender(); };
+  });
+  labelManagerRender();
+}
+
+// your own labels: rename (a typo fixed, or two merged) and delete those no moment uses
+function labelManagerRender() {
+  const list = $("label-list");
+  list.replaceChildren();
+  const own = labels.filter((l) => !l.builtin);
+  $("manage-labels").hidden = own.length === 0;
+  for (const l of own) {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = `${l.name} (${l.uses})`;
+    const rename = document.createElement("button");
+    rename.className = "ghost"; rename.textContent = "Rename"; rename.dataset.rename = l.id;
+    rename.onclick = () => labelChange(l, "PUT");
+    const del = document.createElement("button");
+    del.className = "ghost"; del.textContent = "Delete"; del.dataset.delete = l.id;
+    del.disabled = l.uses > 0;
+    del.title = l.uses > 0 ? "in use: rename it to another label to merge" : "";
+    del.onclick = () => labelChange(l, "DELETE");
+    li.append(name, rename, del);
+    list.append(li);
+  }
+}
+
+async function labelChange(label, method) {
+  let body;
+  if (method === "PUT") {
+    const name = prompt(`New name for “${label.name}” (an existing name merges the two):`, label.name);
+    if (!name || name.trim() === label.name) return;
+    body = { name };
+  } else if (!confirm(`Delete the label “${label.name}”?`)) return;
+  try {
+    await request(`/api/labels/${label.id}`, { method, body });
+  } catch (err) { errorShow(err.message); return; }
+  if (chosen === label.name) chosen = body ? body.name.trim().toLowerCase() : null;
+  await labelsLoad();
+  choicesRender();
+  hooks.changed({ lists: true });
+}
+
+function momentSpan(day) {
+  const [fh, fm] = $("moment-from").value.split(":").map(Number);
+  const [th, tm] = $("moment-to").value.split(":").map(Number);
+  const a = new Date(day); a.setHours(fh, fm, 0, 0);
+  const b = new Date(day); b.setHours(th, tm, 0, 0);
+  if (b <= a) b.setDate(b.getDate() + 1);  // across midnight
+  return [a, b];
+}
+
+async function sheetSave() {
+  const item = open;
+  const label = $("label-other").value.trim() || chosen;
+  const note = $("note").value.trim() || null;
+  if (!label) { errorShow("Pick Waiting, Bracing, or write your own word."); return; }
+  let change;
+  try {
+    if (item.kind === "episode") {
+      const episode = await request(`/api/episodes/${item.episode.id}/tag`, { method: "PUT", body: { label, note } });
+      change = { episode };
+    } else if (item.moment) {
+      await request(`/api/moments/${item.moment.id}`, { method: "PUT", body: { label, note } });
+      change = { lists: true };
+    } else {
+      if (!$("moment-from").value || !$("moment-to").value) { errorShow("Give a start and an end time."); return; }
+      const [a, b] = momentSpan(hooks.dayShown());
+      await request("/api/moments", { method: "POST", body: { start: isoLocal(a), end: isoLocal(b), label, note } });
+      change = { lists: true };  // a moment over an episode names the episode
+    }
+  } catch (err) { errorShow(err.message); return; }
+  sheetClose();
+  hooks.toast("Saved.");
+  await Promise.all([labelsLoad(), hooks.changed(change)]);
+}
+
+async function sheetClear() {
+  const item = open;
+  let change;
+  try {
+    if (item.kind === "episode") {
+      await request(`/api/episodes/${item.episode.id}/tag`, { method: "DELETE" });
+      change = { episodeId: item.episode.id };
+    } else if (item.moment) {
+      await request(`/api/moments/${item.moment.id}`, { method: "DELETE" });
+      change = { lists: true };
+    }
+  } catch (err) { errorShow(err.message); return; }
+  sheetClose();
+  await hooks.changed(change);
+}
+
+function errorShow(text) { const e = $("sheet-error"); e.textContent = text; e.hidden = false; }
