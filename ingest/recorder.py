@@ -1,7 +1,8 @@
 """The recorder: parse, timestamp and store every notification; publish the beats.
 
-It is the single consumer of the collector's queue and the only writer of ingest tables.
-Rows are written inside an open transaction that is committed at least every
+It is the single consumer of the collector's queue and, while it runs, the only writer of
+ingest tables (one process per database: ``db_writer_lock``); its rows go through
+:mod:`attune.ingest.store`, as those of imports and the demo do. Rows are written inside an open transaction that is committed at least every
 ``commit_interval_s`` (default 0.5 s) while data flows, so a crash loses at most that much,
 and WAL keeps the database consistent whatever happens.
 
@@ -12,6 +13,7 @@ bound), the failure is logged at once and published (:attr:`Recorder.storage_err
 events wait in memory (bounded) and the write is retried with exponential backoff. When it
 succeeds the kept statements are replayed — they get the same row ids, this being the only
 writer of its tables — and the waiting events are stored as if they had just arrived.
+
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from attune.ingest.events import Beat, DeviceInfo, LinkEvent, Notification
-from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse, rr_1024_to_ms
+from attune.ingest.events import Beat, LinkEvent, Notification
+from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse
 from attune.ingest.plausibility import BeatFlag, beat_flags_for
+from attune.ingest.store import beats_insert, device_upsert, packet_insert, segment_insert
 from attune.ingest.timestamps import BeatClock, ClockConfig
 
 log = logging.getLogger(__name__)
@@ -49,21 +52,6 @@ class RecorderStats:
     flagged: Counter[str] = field(default_factory=Counter)
     storage_failures: int = 0  # writes that failed (each retried)
     dropped: int = 0  # events lost: the in-memory buffer overflowed, or the disk never came back
-
-
-def device_upsert(conn: sqlite3.Connection, info: DeviceInfo) -> int:
-    """Insert or update a device row (known fields only); return its id."""
-    conn.execute(
-        "INSERT INTO device(address, name, manufacturer, model, serial, firmware, body_location)"
-        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(address) DO UPDATE SET"
-        " name=coalesce(excluded.name, name), manufacturer=coalesce(excluded.manufacturer, manufacturer),"
-        " model=coalesce(excluded.model, model), serial=coalesce(excluded.serial, serial),"
-        " firmware=coalesce(excluded.firmware, firmware),"
-        " body_location=coalesce(excluded.body_location, body_location)",
-        (info.address, info.name, info.manufacturer, info.model, info.serial, info.firmware,
-         info.body_location),
-    )
-    return conn.execute("SELECT id FROM device WHERE address=?", (info.address,)).fetchone()[0]
 
 
 class Recorder:
@@ -234,7 +222,7 @@ class Recorder:
         if stamped.new_segment:
             self._open_segment(stamped.new_segment, n, stamped.wall_minus_mono_ms)
             self._prev_rr_1024 = None
-        packet_id = self._insert_packet(n, 0, None)
+        packet_id = packet_insert(self.conn, self._segment_id, n)
         if not rr_ms:
             return []
         return self._store_beats(parsed, stamped.beat_epoch_ms, packet_id)
@@ -246,20 +234,14 @@ class Recorder:
         if self._after_gap:
             flags[0] |= BeatFlag.AFTER_GAP
             self._after_gap = False
-        beats = []
-        insert = self.conn.execute
         assert self._segment_id is not None
-        for ticks, t_ms, f in zip(parsed.rr_1024, epoch_ms, flags, strict=True):
-            rr_ms = rr_1024_to_ms(ticks)
-            cur = insert(
-                "INSERT INTO beat(segment_id, packet_id, epoch_ms, rr_1024, rr_ms, hr_bpm, flags)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (self._segment_id, packet_id, t_ms, ticks, rr_ms, parsed.hr_bpm, f),
-            )
-            beats.append(Beat(cur.lastrowid, self._segment_id, t_ms, rr_ms, ticks, parsed.hr_bpm, f))
+        ids = beats_insert(self.conn, self._segment_id, epoch_ms, parsed.rr_ms, parsed.hr_bpm, flags,
+                           rr_1024=parsed.rr_1024, packet_id=packet_id)
+        beats = [Beat(i, self._segment_id, t_ms, rr_ms, ticks, parsed.hr_bpm, f)
+                 for i, t_ms, rr_ms, ticks, f in zip(ids, epoch_ms, parsed.rr_ms, parsed.rr_1024, flags, strict=True)]
+        for f in flags:
             if f:
-                for name in BeatFlag.describe(f):
-                    self.stats.flagged[name] += 1
+                self.stats.flagged.update(BeatFlag.describe(f))
         self._prev_rr_1024 = parsed.rr_1024[-1]
         self.stats.beats += len(beats)
         for listener in self._listeners:
@@ -268,7 +250,7 @@ class Recorder:
 
     def _record_bad_packet(self, n: Notification, error: HrmError) -> None:
         self.stats.parse_errors[error.code] += 1
-        self._insert_packet(n, 1, str(error))
+        packet_insert(self.conn, self._segment_id, n, str(error))
         self.status_event("parse_error", {"code": str(error.code), "payload": n.payload.hex()},
                           wall_ns=n.arrival_wall_ns)
         # whatever beats it carried are missing from the chain: say so on the next beat
@@ -282,25 +264,12 @@ class Recorder:
             self._last_error_log = now
 
     def _open_segment(self, reason: str, n: Notification, offset_ms: float) -> None:
-        cur = self.conn.execute(
-            "INSERT INTO segment(device_id, source, reason, started_epoch_ms, wall_minus_mono_ms)"
-            " VALUES (?,?,?,?,?)",
-            (self._device_id, self.source, reason, n.arrival_wall_ns // 1_000_000, offset_ms),
-        )
-        self._segment_id = cur.lastrowid
+        self._segment_id = segment_insert(self.conn, self.source, reason, n.arrival_wall_ns // 1_000_000,
+                                          device_id=self._device_id, wall_minus_mono_ms=offset_ms)
         self.stats.segments += 1
         if reason == "clock":
             self.status_event("clock_step", {"wall_minus_mono_ms": offset_ms},
                               wall_ns=n.arrival_wall_ns)
-
-    def _insert_packet(self, n: Notification, status: int, error: str | None) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO packet(segment_id, arrival_mono_ns, arrival_epoch_ms, payload, status, error)"
-            " VALUES (?,?,?,?,?,?)",
-            (self._segment_id, n.arrival_mono_ns, n.arrival_wall_ns // 1_000_000, n.payload,
-             status, error),
-        )
-        return cur.lastrowid  # type: ignore[return-value]
 
     # -- transactions ---------------------------------------------------------------------------
     def _trace(self, sql: str) -> None:
