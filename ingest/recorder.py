@@ -14,6 +14,10 @@ events wait in memory (bounded) and the write is retried with exponential backof
 succeeds the kept statements are replayed — they get the same row ids, this being the only
 writer of its tables — and the waiting events are stored as if they had just arrived.
 
+Listeners (the live pipeline, the web app's hub) are called synchronously after each
+packet's beats and each status event are stored. One that raises is logged (rate-limited,
+traceback at debug), counted (:attr:`RecorderStats.listener_failures`) and its writes
+undone; recording and the other listeners go on.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class RecorderStats:
     parse_errors: Counter[str] = field(default_factory=Counter)
     flagged: Counter[str] = field(default_factory=Counter)
     storage_failures: int = 0  # writes that failed (each retried)
+    listener_failures: int = 0  # listener calls that raised (recording went on)
     dropped: int = 0  # events lost: the in-memory buffer overflowed, or the disk never came back
 
 
@@ -82,6 +87,7 @@ class Recorder:
         self._after_gap = False
         self._last_commit = time.monotonic()
         self._last_error_log = 0.0
+        self._last_listener_log = float("-inf")
         # storage failures: see the module docstring
         self.storage_error: str | None = None
         self.storage_failed_epoch_ms: int | None = None
@@ -200,8 +206,7 @@ class Recorder:
             "INSERT INTO status_event(epoch_ms, device_id, kind, value) VALUES (?,?,?,?)",
             (epoch_ms, self._device_id, kind, json.dumps(value, sort_keys=True)),
         )
-        for listener in self._status_listeners:
-            listener(kind, value, epoch_ms)
+        self._listeners_call(self._status_listeners, kind, value, epoch_ms)
 
     # -- notifications ------------------------------------------------------------------------
     def handle_notification(self, n: Notification) -> list[Beat]:
@@ -244,8 +249,7 @@ class Recorder:
                 self.stats.flagged.update(BeatFlag.describe(f))
         self._prev_rr_1024 = parsed.rr_1024[-1]
         self.stats.beats += len(beats)
-        for listener in self._listeners:
-            listener(beats)
+        self._listeners_call(self._listeners, beats)
         return beats
 
     def _record_bad_packet(self, n: Notification, error: HrmError) -> None:
@@ -361,5 +365,36 @@ class Recorder:
 
     def _status_publish(self, kind: str, value: dict) -> None:
         # tells listeners (the live page) without storing: storing is what fails
-        for listener in self._status_listeners:
-            listener(kind, value, time.time_ns() // 1_000_000)
+        self._listeners_call(self._status_listeners, kind, value, time.time_ns() // 1_000_000)
+
+    # -- listeners --------------------------------------------------------------------------------
+    def _listeners_call(self, listeners: list[Callable[..., None]], *args: object) -> None:
+        """Call each listener; one that raises is logged and counted, never stops recording
+        or the listeners after it. Its writes (listeners write in the recorder's open
+        transaction) are undone, and dropped from the kept statements a retry would replay."""
+        for listener in listeners:
+            savepoint = self.conn.in_transaction
+            kept = len(self._journal)
+            if savepoint:
+                self.conn.execute("SAVEPOINT listener")
+            try:
+                listener(*args)
+            except Exception as exc:  # noqa: BLE001 - whatever a listener does wrong, keep recording
+                if savepoint:  # a storage failure that ended the transaction raises here, as any
+                    self.conn.execute("ROLLBACK TO listener")
+                    self.conn.execute("RELEASE listener")
+                    del self._journal[kept:]
+                self._listener_failed(listener, exc)
+            else:
+                if savepoint:
+                    self.conn.execute("RELEASE listener")
+
+    def _listener_failed(self, listener: Callable[..., None], exc: Exception) -> None:
+        self.stats.listener_failures += 1
+        now = time.monotonic()
+        if now - self._last_listener_log > 10.0:  # log, but never flood the log
+            name = getattr(listener, "__qualname__", None) or repr(listener)
+            log.warning("a listener failed (%s: %s: %s); recording goes on; %d failures so far", name,
+                        type(exc).__name__, exc, self.stats.listener_failures)
+            log.debug("listener %s failed", name, exc_info=exc)
+            self._last_listener_log = now
