@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_timestamps import _fatmaxxer_packets as fatmaxxer_packets
 
 from attune.db import db_connect
 from attune.ingest.events import DeviceInfo
@@ -54,13 +55,7 @@ def _import_flags_before(rr: np.ndarray, hr: object) -> np.ndarray:
 
 def _fatmaxxer_packets(shared_data: Path) -> list[list[int]]:
     """The FatMaxxer log's notifications (see test_timestamps), as 1/1024 s ticks."""
-    path = next((shared_data / "polar_h10_exercise").glob("*.rr.csv"))
-    rows = np.genfromtxt(path, delimiter=",", skip_header=1, usecols=(0, 1), dtype=np.int64)
-    rows = rows[~np.any(rows < 0, axis=1)]
-    t, rr = rows[:, 0], rows[:, 1]
-    starts = np.r_[0, np.nonzero(t[1:] - t[:-1] != rr[:-1])[0] + 1]
-    ends = np.r_[starts[1:], len(t)]
-    return [[round(v * 1.024) for v in rr[s:e].tolist()] for s, e in zip(starts, ends, strict=True)]
+    return [[round(v * 1.024) for v in rr] for _, rr in fatmaxxer_packets(shared_data)]
 
 
 def test_recorder_flags_are_bit_identical_on_the_fatmaxxer_log(shared_data: Path) -> None:
