@@ -2,9 +2,10 @@
 
 It is the single consumer of the collector's queue and, while it runs, the only writer of
 ingest tables (one process per database: ``db_writer_lock``); its rows go through
-:mod:`attune.ingest.store`, as those of imports and the demo do. Rows are written inside an open transaction that is committed at least every
-``commit_interval_s`` (default 0.5 s) while data flows, so a crash loses at most that much,
-and WAL keeps the database consistent whatever happens.
+:mod:`attune.ingest.store`, as those of imports and the demo do. Rows are written inside
+an open transaction that is committed at least every ``commit_interval_s`` (default
+0.5 s) while data flows, so a crash loses at most that much, and WAL keeps the database
+consistent whatever happens.
 
 A write that fails (disk full, file size limit, I/O error, read-only file) never takes the
 recorder down and never touches what is committed: the open transaction is rolled back but
@@ -240,10 +241,12 @@ class Recorder:
             flags[0] |= BeatFlag.AFTER_GAP
             self._after_gap = False
         assert self._segment_id is not None
-        ids = beats_insert(self.conn, self._segment_id, epoch_ms, parsed.rr_ms, parsed.hr_bpm, flags,
+        rr_ms = parsed.rr_ms
+        ids = beats_insert(self.conn, self._segment_id, epoch_ms, rr_ms, parsed.hr_bpm, flags,
                            rr_1024=parsed.rr_1024, packet_id=packet_id)
-        beats = [Beat(i, self._segment_id, t_ms, rr_ms, ticks, parsed.hr_bpm, f)
-                 for i, t_ms, rr_ms, ticks, f in zip(ids, epoch_ms, parsed.rr_ms, parsed.rr_1024, flags, strict=True)]
+        segment_id, hr_bpm = self._segment_id, parsed.hr_bpm
+        beats = [Beat(i, segment_id, t_ms, v_ms, ticks, hr_bpm, f)
+                 for i, t_ms, v_ms, ticks, f in zip(ids, epoch_ms, rr_ms, parsed.rr_1024, flags, strict=True)]
         for f in flags:
             if f:
                 self.stats.flagged.update(BeatFlag.describe(f))
@@ -379,7 +382,7 @@ class Recorder:
                 self.conn.execute("SAVEPOINT listener")
             try:
                 listener(*args)
-            except Exception as exc:  # noqa: BLE001 - whatever a listener does wrong, keep recording
+            except Exception as exc:  # whatever a listener does wrong, recording goes on
                 if savepoint:  # a storage failure that ended the transaction raises here, as any
                     self.conn.execute("ROLLBACK TO listener")
                     self.conn.execute("RELEASE listener")
