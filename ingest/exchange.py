@@ -354,8 +354,8 @@ def beats_export(
     if format == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
-        for r in rows:
-            writer.writerow([r.epoch_ms, _ms(r.rr_ms), _blank(r.hr_bpm), r.segment_id, r.flags])
+        for epoch_ms, rr_ms, hr_bpm, segment_id, flags in rows:
+            writer.writerow([epoch_ms, _ms(rr_ms), _blank(hr_bpm), segment_id, flags])
             n += 1
     elif format == "json":
         out.write("[")
@@ -364,8 +364,8 @@ def beats_export(
             n += 1
         out.write("\n]\n")
     else:
-        for r in rows:
-            out.write(_ms(r.rr_ms) + "\n")
+        for _, rr_ms, *_ in rows:
+            out.write(_ms(rr_ms) + "\n")
             n += 1
     return n
 

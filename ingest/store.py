@@ -13,8 +13,7 @@ Reader: :func:`beats_read`, for every consumer (``attune export``, the API's exp
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -143,30 +142,23 @@ def series_store(
 
 
 # -- reading -----------------------------------------------------------------------------------------
-class StoredBeat(NamedTuple):
-    """One stored beat as :func:`beats_read` gives it."""
-
-    epoch_ms: int  # Unix ms, when the RR interval ends
-    rr_ms: float
-    hr_bpm: int | None  # the source's own heart rate, when it gave one
-    segment_id: int
-    flags: int  # attune.ingest.plausibility.BeatFlag bits
-
-
-def _stored_beat(cursor: sqlite3.Cursor, row: tuple) -> StoredBeat:
-    return tuple.__new__(StoredBeat, row)
+# What :func:`beats_read` gives per beat, in this order (plain tuples: reading a day of
+# beats for analysis is twice as fast as with named rows).
+STORED_BEAT_COLUMNS = ("epoch_ms", "rr_ms", "hr_bpm", "segment_id", "flags")
+StoredBeat = tuple[int, float, int | None, int, int]  # Unix ms, ms, bpm or None, id, BeatFlag bits
 
 
 def beats_read(
     conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None
-) -> Iterable[StoredBeat]:
+) -> Iterator[StoredBeat]:
     """Stored beats with ``from_ms <= epoch_ms < to_ms`` (Unix ms; a missing bound is open),
-    in time order (equal times in storage order), streamed from the database."""
+    in time order (equal times in storage order), streamed from the database: tuples
+    ``(epoch_ms, rr_ms, hr_bpm, segment_id, flags)``, see :data:`STORED_BEAT_COLUMNS`."""
     where, args = sql_span("epoch_ms", from_ms, to_ms)
     cur = conn.execute(
-        f"SELECT epoch_ms, rr_ms, hr_bpm, segment_id, flags FROM beat WHERE {where} ORDER BY epoch_ms, id", args)
-    cur.row_factory = _stored_beat  # type: ignore[assignment]
-    return cur  # type: ignore[return-value]
+        f"SELECT {', '.join(STORED_BEAT_COLUMNS)} FROM beat WHERE {where} ORDER BY epoch_ms, id", args)
+    cur.row_factory = None  # plain tuples, whatever the connection's row factory
+    return cur
 
 
 def beats_count(conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None) -> int:

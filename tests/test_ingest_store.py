@@ -137,7 +137,7 @@ def stored(db_path: Path) -> sqlite3.Connection:
 
 def test_beats_read_is_half_open_at_both_boundaries(stored: sqlite3.Connection) -> None:
     def times(a: int | None, b: int | None) -> list[int]:
-        got = [r.epoch_ms for r in beats_read(stored, a, b)]
+        got = [epoch_ms for epoch_ms, *_ in beats_read(stored, a, b)]
         assert beats_count(stored, a, b) == len(got)
         return got
 
@@ -149,16 +149,15 @@ def test_beats_read_is_half_open_at_both_boundaries(stored: sqlite3.Connection) 
     assert times(5000, None) == [5000]
     assert times(None, None) == [1000, 2000, 2000, 3000, 4000, 5000]
     rows = list(beats_read(stored, 2000, 2001))
-    assert [r.rr_ms for r in rows] == [1000.0, 1001.0]  # equal times in storage order
-    assert [r.hr_bpm for r in rows] == [None, 60]
+    assert rows == [(2000, 1000.0, None, rows[0][3], 0), (2000, 1001.0, 60, rows[0][3], 0)]  # storage order
 
 
 def test_series_store_writes_segments_in_order(stored: sqlite3.Connection) -> None:
     segments = stored.execute("SELECT id, source, reason, started_epoch_ms FROM segment ORDER BY id").fetchall()
     assert [tuple(s)[1:] for s in segments] == [("import", "import", 1000), ("import", "import", 3000)]
     beats = list(beats_read(stored))
-    assert [b.segment_id for b in beats] == [segments[0][0]] * 3 + [segments[1][0]] * 3
-    assert [b.flags for b in beats] == [0, 0, 0, int(BeatFlag.HR_ZERO), 0, 0]
+    assert [b[3] for b in beats] == [segments[0][0]] * 3 + [segments[1][0]] * 3
+    assert [b[4] for b in beats] == [0, 0, 0, int(BeatFlag.HR_ZERO), 0, 0]
 
 
 def test_ingest_rows_are_written_in_one_module_only() -> None:
