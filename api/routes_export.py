@@ -18,7 +18,7 @@ from attune.api.database import Database
 from attune.api.models import Problem, ZonedTime
 from attune.api.tags import tags_overlapping
 from attune.api.timefmt import iso, to_epoch_ms
-from attune.ingest.exchange import beats_query
+from attune.ingest.store import beats_read
 
 router = APIRouter(tags=["export"])
 
@@ -35,8 +35,8 @@ def _rr_text(value: float) -> str:
 
 
 def _beat_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Iterator[tuple]:
-    for r in beats_query(conn, a, b):
-        yield (iso(r["epoch_ms"]), r["epoch_ms"], _rr_text(r["rr_ms"]), r["hr_bpm"], r["segment"], r["flags"])
+    for epoch_ms, rr_ms, hr_bpm, segment_id, flags in beats_read(conn, a, b):
+        yield (iso(epoch_ms), epoch_ms, _rr_text(rr_ms), hr_bpm, segment_id, flags)
 
 
 def _episode_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Iterator[tuple]:

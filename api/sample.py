@@ -20,7 +20,7 @@ import numpy as np
 from attune.db import db_connect, db_transaction
 from attune.ingest.events import DeviceInfo
 from attune.ingest.exchange import analysis_pending_add
-from attune.ingest.recorder import device_upsert
+from attune.ingest.store import series_store
 from attune.signals.batch import analysis_store_span
 from attune.signals.simulate import Simulation, day_simulate
 
@@ -37,23 +37,13 @@ def sim_store(conn: sqlite3.Connection, sim: Simulation) -> int:
     """Store simulated beats (one segment row per simulated segment); returns the count."""
     if not len(sim):
         return 0
+    first = np.unique(sim.segment_id, return_index=True)[1]  # each segment's first beat
     with db_transaction(conn):
-        device_id = device_upsert(conn, SAMPLE_DEVICE)
-        seg_ids = np.unique(sim.segment_id)
-        mapping = {}
-        for k, sid in enumerate(seg_ids.tolist()):
-            first = int(np.argmax(sim.segment_id == sid))
-            mapping[sid] = conn.execute(
-                "INSERT INTO segment(device_id, source, reason, started_epoch_ms, note) VALUES (?, 'demo', ?, ?, ?)",
-                (device_id, "connect" if k == 0 else "reconnect", int(sim.epoch_ms[first] - sim.rr_ms[first]),
-                 "simulated"),
-            ).lastrowid
-        seg_col = [mapping[s] for s in sim.segment_id.tolist()]
-        hr = np.round(60_000.0 / sim.rr_ms).astype(np.int64)
-        conn.executemany(
-            "INSERT INTO beat(segment_id, epoch_ms, rr_ms, hr_bpm, flags) VALUES (?,?,?,?,?)",
-            zip(seg_col, sim.epoch_ms.tolist(), sim.rr_ms.tolist(), hr.tolist(), sim.flags.tolist(), strict=True),
-        )
+        series_store(conn, SAMPLE_DEVICE, "demo", sim.segment_id, sim.epoch_ms, sim.rr_ms,
+                     np.round(60_000.0 / sim.rr_ms).astype(np.int64), sim.flags,
+                     reasons=["connect"] + ["reconnect"] * (len(first) - 1),
+                     started_epoch_ms=(sim.epoch_ms[first] - sim.rr_ms[first]).astype(np.int64).tolist(),
+                     note="simulated")
     return len(sim)
 
 

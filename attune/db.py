@@ -213,17 +213,15 @@ def db_transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterato
     conn.execute("COMMIT")
 
 
-def sql_span(
-    column: str, from_ms: int | None, to_ms: int | None, *, to_inclusive: bool = False
-) -> tuple[str, list[int]]:
-    """A WHERE condition selecting ``from_ms <= column < to_ms`` (``<= to_ms`` with
-    ``to_inclusive``; a missing bound is open), and its arguments."""
+def sql_span(column: str, from_ms: int | None, to_ms: int | None) -> tuple[str, list[int]]:
+    """A WHERE condition selecting ``from_ms <= column < to_ms`` (the one span rule: half-open;
+    a missing bound is open), and its arguments."""
     parts, args = ["1=1"], []
     if from_ms is not None:
         parts.append(f"{column} >= ?")
         args.append(int(from_ms))
     if to_ms is not None:
-        parts.append(f"{column} {'<=' if to_inclusive else '<'} ?")
+        parts.append(f"{column} < ?")
         args.append(int(to_ms))
     return " AND ".join(parts), args
 

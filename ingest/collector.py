@@ -45,9 +45,6 @@ DEVICE_INFORMATION = {
 }
 BODY_LOCATIONS = {0: "other", 1: "chest", 2: "wrist", 3: "finger", 4: "hand", 5: "ear lobe", 6: "foot"}
 
-EventQueue = asyncio.Queue  # of Notification | LinkEvent | None
-
-
 class BluetoothUnavailable(AttuneError):
     """No Bluetooth to use: no D-Bus system bus, no bluetoothd, or no adapter."""
 

@@ -15,7 +15,6 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +22,12 @@ from typing import TextIO
 
 import numpy as np
 
-from attune.db import db_transaction, sql_span
+from attune.db import db_transaction
 from attune.errors import AttuneError, UsageError
 from attune.ingest.events import DeviceInfo
 from attune.ingest.formats import RRSeries, rr_file_read
-from attune.ingest.plausibility import RR_MAX_MS, RR_MIN_MS, BeatFlag
-from attune.ingest.recorder import device_upsert
+from attune.ingest.plausibility import beat_flags
+from attune.ingest.store import beats_read, series_store
 from attune.ingest.timestamps import BeatClock
 
 EXPORT_FORMATS = ("csv", "json", "rr")
@@ -123,9 +122,7 @@ def beats_lay_out(
         if start is None:
             start, timed = untimed_start_ms, False
         times = start + np.cumsum(rr)
-    flags = np.where((rr < RR_MIN_MS) | (rr > RR_MAX_MS), int(BeatFlag.RR_OUT_OF_RANGE), 0).astype(np.int64)
-    if series.hr_bpm is not None:
-        flags |= np.where(np.asarray(series.hr_bpm) == 0, int(BeatFlag.HR_ZERO), 0).astype(np.int64)
+    flags = beat_flags(rr, series.hr_bpm)
     return LaidOutBeats(np.round(times).astype(np.int64), rr, segment, flags, timed, tuple(notes))
 
 
@@ -314,23 +311,11 @@ def rr_import(
                                 for r in stored)
                     + "; nothing imported (use `attune import --replace` to replace the stored beats of that span)")
             replaced = _spans_clear(conn, spans)
-        device_id = device_upsert(conn, DeviceInfo(f"import:{sha[:16]}", f"{series.format}: {path.name}"))
-        segment_ids = []
-        for k in range(int(segment_index.max()) + 1):
-            first = int(np.argmax(segment_index == k))
-            cur = conn.execute(
-                "INSERT INTO segment(device_id, source, reason, started_epoch_ms, note)"
-                " VALUES (?, 'import', 'import', ?, ?)",
-                (device_id, int(epoch[first]), path.name),
-            )
-            segment_ids.append(cur.lastrowid)
-        seg_col = np.asarray(segment_ids, dtype=np.int64)[segment_index]
-        hr_col = [None] * len(rr) if hr is None else [
+        hr_col = None if hr is None else [
             None if not np.isfinite(h) or not 0 <= h < 1000 else int(round(h)) for h in hr]
-        conn.executemany(
-            "INSERT INTO beat(segment_id, epoch_ms, rr_ms, hr_bpm, flags) VALUES (?,?,?,?,?)",
-            zip(seg_col.tolist(), epoch.tolist(), rr.tolist(), hr_col, flags.tolist(), strict=True),
-        )
+        segment_ids = series_store(conn, DeviceInfo(f"import:{sha[:16]}", f"{series.format}: {path.name}"),
+                                   "import", segment_index, epoch, rr, hr_col, flags, reasons="import",
+                                   note=path.name)
         conn.execute(
             "INSERT INTO import_file(sha256, rr_sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?,?)",
             (sha, rr_sha, str(path.resolve()), series.format, len(rr), int(time.time() * 1000)),
@@ -353,16 +338,6 @@ def analysis_pending_add(conn: sqlite3.Connection, from_ms: int, to_ms: int, rea
     return int(cur.lastrowid)
 
 
-def beats_query(
-    conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None
-) -> Iterator[sqlite3.Row]:
-    """Beats in ``[from_ms, to_ms)`` in time order, with the export columns."""
-    where, args = sql_span("epoch_ms", from_ms, to_ms)
-    yield from conn.execute(
-        f"SELECT epoch_ms, rr_ms, hr_bpm, segment_id AS segment, flags FROM beat WHERE {where}"
-        " ORDER BY epoch_ms, id", args)
-
-
 def beats_export(
     conn: sqlite3.Connection,
     out: TextIO,
@@ -375,22 +350,22 @@ def beats_export(
     if format not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {format!r}; choose from {', '.join(EXPORT_FORMATS)}")
     n = 0
-    rows = beats_query(conn, from_ms, to_ms)
+    rows = beats_read(conn, from_ms, to_ms)
     if format == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
-        for r in rows:
-            writer.writerow([r["epoch_ms"], _ms(r["rr_ms"]), _blank(r["hr_bpm"]), r["segment"], r["flags"]])
+        for epoch_ms, rr_ms, hr_bpm, segment_id, flags in rows:
+            writer.writerow([epoch_ms, _ms(rr_ms), _blank(hr_bpm), segment_id, flags])
             n += 1
     elif format == "json":
         out.write("[")
         for r in rows:
-            out.write(("," if n else "") + "\n" + json.dumps(dict(r)))
+            out.write(("," if n else "") + "\n" + json.dumps(dict(zip(EXPORT_COLUMNS, r, strict=True))))
             n += 1
         out.write("\n]\n")
     else:
-        for r in rows:
-            out.write(_ms(r["rr_ms"]) + "\n")
+        for _, rr_ms, *_ in rows:
+            out.write(_ms(rr_ms) + "\n")
             n += 1
     return n
 

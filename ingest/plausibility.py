@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import enum
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from attune.ingest.hrm import HeartRateMeasurement
 
 # Physiological range for an RR interval: 250 ms = 240 bpm, 2500 ms = 24 bpm. Values
@@ -38,31 +41,51 @@ class BeatFlag(enum.IntFlag):
 EXCLUDED = BeatFlag.RR_OUT_OF_RANGE | BeatFlag.HR_ZERO | BeatFlag.NO_CONTACT
 
 
+def beat_flags(
+    rr_ms: ArrayLike, hr_bpm: ArrayLike | None = None, *, no_contact: ArrayLike = False
+) -> np.ndarray:
+    """The flags each beat earns on its own, for any number of beats at once.
+
+    Parameters
+    ----------
+    rr_ms : array of float
+        RR intervals (ms). Outside :data:`RR_MIN_MS` .. :data:`RR_MAX_MS`, or NaN:
+        ``RR_OUT_OF_RANGE``.
+    hr_bpm : array or scalar, optional
+        The heart rate the source reported with each beat (bpm; NaN or None: not given).
+        Exactly 0: ``HR_ZERO``.
+    no_contact : bool array or scalar
+        True where the strap reported no skin contact: ``NO_CONTACT``.
+
+    Returns
+    -------
+    numpy.ndarray of int64, one flag mask per beat. The flags that depend on the packet a
+    beat came in (repeated, trailing) are :func:`beat_flags_for`'s.
+    """
+    rr = np.asarray(rr_ms, dtype=float)
+    flags = np.where((rr >= RR_MIN_MS) & (rr <= RR_MAX_MS), 0, int(BeatFlag.RR_OUT_OF_RANGE))
+    if hr_bpm is not None:
+        hr = np.asarray(hr_bpm, dtype=float)  # None inside an array becomes NaN: not 0
+        flags |= np.where(hr == 0, int(BeatFlag.HR_ZERO), 0)
+    flags |= np.where(no_contact, int(BeatFlag.NO_CONTACT), 0)
+    return flags.astype(np.int64)
+
+
 def beat_flags_for(
     measurement: HeartRateMeasurement, previous_rr_1024: int | None
 ) -> list[int]:
-    """Flags for each RR value of one packet.
+    """Flags for each RR value of one packet: :func:`beat_flags`, plus the flags that need
+    the packet.
 
     ``previous_rr_1024`` is the last RR of the previous packet in the same segment (or
     None), used to spot a re-sent interval.
     """
     rr = measurement.rr_1024
-    packet_flags = 0
-    if measurement.hr_bpm == 0:
-        packet_flags |= BeatFlag.HR_ZERO
-    if measurement.contact is False:
-        packet_flags |= BeatFlag.NO_CONTACT
-    flags = []
-    for i, ticks in enumerate(rr):
-        f = packet_flags
-        rr_ms = ticks * 1000.0 / 1024
-        if not RR_MIN_MS <= rr_ms <= RR_MAX_MS:
-            f |= BeatFlag.RR_OUT_OF_RANGE
-        if i == 0 and previous_rr_1024 is not None and ticks == previous_rr_1024 and len(rr) == 1:
-            f |= BeatFlag.RR_REPEATED
-        if i == len(rr) - 1 and i > 0:
-            before = rr[i - 1]
-            if before and abs(ticks - before) > TRAILING_RATIO * before:
-                f |= BeatFlag.RR_TRAILING_SUSPECT
-        flags.append(int(f))
-    return flags
+    flags = beat_flags(measurement.rr_ms, measurement.hr_bpm, no_contact=measurement.contact is False).tolist()
+    if len(rr) == 1 and previous_rr_1024 is not None and rr[0] == previous_rr_1024:
+        flags[0] |= BeatFlag.RR_REPEATED
+    if len(rr) > 1:
+        before = rr[-2]
+        if before and abs(rr[-1] - before) > TRAILING_RATIO * before:
+            flags[-1] |= BeatFlag.RR_TRAILING_SUSPECT
+    return [int(f) for f in flags]

@@ -1,9 +1,11 @@
 """The recorder: parse, timestamp and store every notification; publish the beats.
 
-It is the single consumer of the collector's queue and the only writer of ingest tables.
-Rows are written inside an open transaction that is committed at least every
-``commit_interval_s`` (default 0.5 s) while data flows, so a crash loses at most that much,
-and WAL keeps the database consistent whatever happens.
+It is the single consumer of the collector's queue and, while it runs, the only writer of
+ingest tables (one process per database: ``db_writer_lock``); its rows go through
+:mod:`attune.ingest.store`, as those of imports and the demo do. Rows are written inside
+an open transaction that is committed at least every ``commit_interval_s`` (default
+0.5 s) while data flows, so a crash loses at most that much, and WAL keeps the database
+consistent whatever happens.
 
 A write that fails (disk full, file size limit, I/O error, read-only file) never takes the
 recorder down and never touches what is committed: the open transaction is rolled back but
@@ -12,6 +14,11 @@ bound), the failure is logged at once and published (:attr:`Recorder.storage_err
 events wait in memory (bounded) and the write is retried with exponential backoff. When it
 succeeds the kept statements are replayed — they get the same row ids, this being the only
 writer of its tables — and the waiting events are stored as if they had just arrived.
+
+Listeners (the live pipeline, the web app's hub) are called synchronously after each
+packet's beats and each status event are stored. One that raises is logged (rate-limited,
+traceback at debug), counted (:attr:`RecorderStats.listener_failures`) and its writes
+undone; recording and the other listeners go on.
 """
 
 from __future__ import annotations
@@ -26,9 +33,10 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from attune.ingest.events import Beat, DeviceInfo, LinkEvent, Notification
-from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse, rr_1024_to_ms
+from attune.ingest.events import Beat, LinkEvent, Notification
+from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse
 from attune.ingest.plausibility import BeatFlag, beat_flags_for
+from attune.ingest.store import beats_insert, device_upsert, packet_insert, segment_insert
 from attune.ingest.timestamps import BeatClock, ClockConfig
 
 log = logging.getLogger(__name__)
@@ -48,22 +56,8 @@ class RecorderStats:
     parse_errors: Counter[str] = field(default_factory=Counter)
     flagged: Counter[str] = field(default_factory=Counter)
     storage_failures: int = 0  # writes that failed (each retried)
+    listener_failures: int = 0  # listener calls that raised (recording went on)
     dropped: int = 0  # events lost: the in-memory buffer overflowed, or the disk never came back
-
-
-def device_upsert(conn: sqlite3.Connection, info: DeviceInfo) -> int:
-    """Insert or update a device row (known fields only); return its id."""
-    conn.execute(
-        "INSERT INTO device(address, name, manufacturer, model, serial, firmware, body_location)"
-        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(address) DO UPDATE SET"
-        " name=coalesce(excluded.name, name), manufacturer=coalesce(excluded.manufacturer, manufacturer),"
-        " model=coalesce(excluded.model, model), serial=coalesce(excluded.serial, serial),"
-        " firmware=coalesce(excluded.firmware, firmware),"
-        " body_location=coalesce(excluded.body_location, body_location)",
-        (info.address, info.name, info.manufacturer, info.model, info.serial, info.firmware,
-         info.body_location),
-    )
-    return conn.execute("SELECT id FROM device WHERE address=?", (info.address,)).fetchone()[0]
 
 
 class Recorder:
@@ -94,6 +88,7 @@ class Recorder:
         self._after_gap = False
         self._last_commit = time.monotonic()
         self._last_error_log = 0.0
+        self._last_listener_log = float("-inf")
         # storage failures: see the module docstring
         self.storage_error: str | None = None
         self.storage_failed_epoch_ms: int | None = None
@@ -212,8 +207,7 @@ class Recorder:
             "INSERT INTO status_event(epoch_ms, device_id, kind, value) VALUES (?,?,?,?)",
             (epoch_ms, self._device_id, kind, json.dumps(value, sort_keys=True)),
         )
-        for listener in self._status_listeners:
-            listener(kind, value, epoch_ms)
+        self._listeners_call(self._status_listeners, kind, value, epoch_ms)
 
     # -- notifications ------------------------------------------------------------------------
     def handle_notification(self, n: Notification) -> list[Beat]:
@@ -234,7 +228,7 @@ class Recorder:
         if stamped.new_segment:
             self._open_segment(stamped.new_segment, n, stamped.wall_minus_mono_ms)
             self._prev_rr_1024 = None
-        packet_id = self._insert_packet(n, 0, None)
+        packet_id = packet_insert(self.conn, self._segment_id, n)
         if not rr_ms:
             return []
         return self._store_beats(parsed, stamped.beat_epoch_ms, packet_id)
@@ -246,29 +240,24 @@ class Recorder:
         if self._after_gap:
             flags[0] |= BeatFlag.AFTER_GAP
             self._after_gap = False
-        beats = []
-        insert = self.conn.execute
         assert self._segment_id is not None
-        for ticks, t_ms, f in zip(parsed.rr_1024, epoch_ms, flags, strict=True):
-            rr_ms = rr_1024_to_ms(ticks)
-            cur = insert(
-                "INSERT INTO beat(segment_id, packet_id, epoch_ms, rr_1024, rr_ms, hr_bpm, flags)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (self._segment_id, packet_id, t_ms, ticks, rr_ms, parsed.hr_bpm, f),
-            )
-            beats.append(Beat(cur.lastrowid, self._segment_id, t_ms, rr_ms, ticks, parsed.hr_bpm, f))
+        rr_ms = parsed.rr_ms
+        ids = beats_insert(self.conn, self._segment_id, epoch_ms, rr_ms, parsed.hr_bpm, flags,
+                           rr_1024=parsed.rr_1024, packet_id=packet_id)
+        segment_id, hr_bpm = self._segment_id, parsed.hr_bpm
+        beats = [Beat(i, segment_id, t_ms, v_ms, ticks, hr_bpm, f)
+                 for i, t_ms, v_ms, ticks, f in zip(ids, epoch_ms, rr_ms, parsed.rr_1024, flags, strict=True)]
+        for f in flags:
             if f:
-                for name in BeatFlag.describe(f):
-                    self.stats.flagged[name] += 1
+                self.stats.flagged.update(BeatFlag.describe(f))
         self._prev_rr_1024 = parsed.rr_1024[-1]
         self.stats.beats += len(beats)
-        for listener in self._listeners:
-            listener(beats)
+        self._listeners_call(self._listeners, beats)
         return beats
 
     def _record_bad_packet(self, n: Notification, error: HrmError) -> None:
         self.stats.parse_errors[error.code] += 1
-        self._insert_packet(n, 1, str(error))
+        packet_insert(self.conn, self._segment_id, n, str(error))
         self.status_event("parse_error", {"code": str(error.code), "payload": n.payload.hex()},
                           wall_ns=n.arrival_wall_ns)
         # whatever beats it carried are missing from the chain: say so on the next beat
@@ -282,25 +271,12 @@ class Recorder:
             self._last_error_log = now
 
     def _open_segment(self, reason: str, n: Notification, offset_ms: float) -> None:
-        cur = self.conn.execute(
-            "INSERT INTO segment(device_id, source, reason, started_epoch_ms, wall_minus_mono_ms)"
-            " VALUES (?,?,?,?,?)",
-            (self._device_id, self.source, reason, n.arrival_wall_ns // 1_000_000, offset_ms),
-        )
-        self._segment_id = cur.lastrowid
+        self._segment_id = segment_insert(self.conn, self.source, reason, n.arrival_wall_ns // 1_000_000,
+                                          device_id=self._device_id, wall_minus_mono_ms=offset_ms)
         self.stats.segments += 1
         if reason == "clock":
             self.status_event("clock_step", {"wall_minus_mono_ms": offset_ms},
                               wall_ns=n.arrival_wall_ns)
-
-    def _insert_packet(self, n: Notification, status: int, error: str | None) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO packet(segment_id, arrival_mono_ns, arrival_epoch_ms, payload, status, error)"
-            " VALUES (?,?,?,?,?,?)",
-            (self._segment_id, n.arrival_mono_ns, n.arrival_wall_ns // 1_000_000, n.payload,
-             status, error),
-        )
-        return cur.lastrowid  # type: ignore[return-value]
 
     # -- transactions ---------------------------------------------------------------------------
     def _trace(self, sql: str) -> None:
@@ -392,5 +368,36 @@ class Recorder:
 
     def _status_publish(self, kind: str, value: dict) -> None:
         # tells listeners (the live page) without storing: storing is what fails
-        for listener in self._status_listeners:
-            listener(kind, value, time.time_ns() // 1_000_000)
+        self._listeners_call(self._status_listeners, kind, value, time.time_ns() // 1_000_000)
+
+    # -- listeners --------------------------------------------------------------------------------
+    def _listeners_call(self, listeners: list[Callable[..., None]], *args: object) -> None:
+        """Call each listener; one that raises is logged and counted, never stops recording
+        or the listeners after it. Its writes (listeners write in the recorder's open
+        transaction) are undone, and dropped from the kept statements a retry would replay."""
+        for listener in listeners:
+            savepoint = self.conn.in_transaction
+            kept = len(self._journal)
+            if savepoint:
+                self.conn.execute("SAVEPOINT listener")
+            try:
+                listener(*args)
+            except Exception as exc:  # whatever a listener does wrong, recording goes on
+                if savepoint:  # a storage failure that ended the transaction raises here, as any
+                    self.conn.execute("ROLLBACK TO listener")
+                    self.conn.execute("RELEASE listener")
+                    del self._journal[kept:]
+                self._listener_failed(listener, exc)
+            else:
+                if savepoint:
+                    self.conn.execute("RELEASE listener")
+
+    def _listener_failed(self, listener: Callable[..., None], exc: Exception) -> None:
+        self.stats.listener_failures += 1
+        now = time.monotonic()
+        if now - self._last_listener_log > 10.0:  # log, but never flood the log
+            name = getattr(listener, "__qualname__", None) or repr(listener)
+            log.warning("a listener failed (%s: %s: %s); recording goes on; %d failures so far", name,
+                        type(exc).__name__, exc, self.stats.listener_failures)
+            log.debug("listener %s failed", name, exc_info=exc)
+            self._last_listener_log = now

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from attune.db import db_transaction
+from attune.ingest.store import beats_read
 from attune.signals.baseline import Baseline
 from attune.signals.events import (
     BaselineSampled,
@@ -43,7 +44,6 @@ from attune.signals.pipeline import AnalysisConfig, Analyzer
 from attune.signals.storage import (
     analysis_run_record,
     baseline_rebuild,
-    beats_load,
     beats_span,
     episodes_overlapping,
     results_replace,
@@ -290,7 +290,7 @@ def analysis_store_span(
     zone = tz or local_tz()
     start = from_ms - SPAN_WARMUP_MS
     baseline = baseline_rebuild(conn, start, config.baseline, zone)
-    epoch, rr, seg, flags = beats_load(conn, start, to_ms + SPAN_TAIL_MS)
+    epoch, rr, seg, flags = _beat_arrays(conn, start, to_ms + SPAN_TAIL_MS + 1)  # to_ms is inclusive here
     full = analysis_run(epoch, rr, seg, flags, config=config, baseline=baseline, progress=progress)
 
     def inside(t: int) -> bool:
@@ -315,6 +315,20 @@ def analysis_store_span(
         _pending_delete(conn, pending_done)
     result.episodes = [dataclasses.replace(e, id=i) for e, i in zip(result.episodes, ids, strict=True)]
     return result
+
+
+def _beat_arrays(
+    conn: sqlite3.Connection, from_ms: int, to_ms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stored beats of ``[from_ms, to_ms)`` as the pipeline wants them: ``(epoch_ms, rr_ms,
+    segment_id, flags)`` arrays in time order."""
+    rows = list(beats_read(conn, from_ms, to_ms))
+    if not rows:
+        z = np.zeros(0, dtype=np.int64)
+        return z, np.zeros(0), z, z
+    epoch, rr, _, seg, flags = zip(*rows, strict=True)
+    return (np.asarray(epoch, dtype=np.int64), np.asarray(rr, dtype=float),
+            np.asarray(seg, dtype=np.int64), np.asarray(flags, dtype=np.int64))
 
 
 def analysis_import_hook(conn: sqlite3.Connection, imported: Any) -> AnalysisResult:

@@ -124,6 +124,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     else:
         from attune.config import settings_load
         from attune.db import db_connect
+        from attune.ingest.store import beats_count
         from attune.signals.storage import beats_span
 
         db = settings_load(db=args.db).db
@@ -142,7 +143,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             else:
                 lo = span[0] if from_ms is None else max(span[0], from_ms)
                 hi = span[1] + 1 if to_ms is None else min(span[1] + 1, to_ms)  # exclusive
-                n = conn.execute("SELECT count(*) FROM beat WHERE epoch_ms >= ? AND epoch_ms < ?", (lo, hi)).fetchone()[0]
+                n = beats_count(conn, lo, hi)
                 with _progress_bar(console, show and n >= PROGRESS_MIN_BEATS) as update:
                     result = analysis_store_span(conn, from_ms, to_ms, tz=tz or local_tz(), progress=update)
         finally:

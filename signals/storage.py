@@ -18,7 +18,6 @@ from datetime import tzinfo
 
 import numpy as np
 
-from attune.db import sql_span
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.events import (
     BaselineSampled,
@@ -49,25 +48,6 @@ def _now_ms() -> int:
 
 
 # -- beats -----------------------------------------------------------------------------------
-def beats_load(
-    conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Stored beats with ``from_ms <= epoch_ms <= to_ms``, in time order.
-
-    Returns arrays ``(epoch_ms, rr_ms, segment_id, flags)`` ready for the pipeline.
-    """
-    where, args = sql_span("epoch_ms", from_ms, to_ms, to_inclusive=True)
-    rows = conn.execute(
-        f"SELECT epoch_ms, rr_ms, segment_id, flags FROM beat WHERE {where} ORDER BY epoch_ms, id", args
-    ).fetchall()
-    if not rows:
-        z = np.zeros(0, dtype=np.int64)
-        return z, np.zeros(0), z, z
-    epoch, rr, seg, flags = zip(*rows, strict=True)
-    return (np.asarray(epoch, dtype=np.int64), np.asarray(rr, dtype=float),
-            np.asarray(seg, dtype=np.int64), np.asarray(flags, dtype=np.int64))
-
-
 # Beat times an analysis considers: 1990-01-01 .. 2100-01-01 UTC (Unix ms). Imports before
 # attune checked values could store times like -2^63 ms; they are left out, counted.
 BEAT_EPOCH_MS_RANGE = (631_152_000_000, 4_102_444_800_000)
