@@ -113,7 +113,7 @@ async def test_a_client_that_cannot_keep_up_is_dropped_not_waited_for() -> None:
 
 def test_pipeline_events_become_live_events() -> None:
     """A real analysis of a simulated day, published: ticks, state changes and episodes."""
-    from attune.api.pipeline import events_publish
+    from attune.api.wire import wire_publish
     from attune.signals.events import EpisodeAnnounced, EpisodeEnded, StateChanged, Tick
     from attune.signals.pipeline import Analyzer
     from attune.signals.simulate import day_simulate, morning_epoch_ms
@@ -122,7 +122,7 @@ def test_pipeline_events_become_live_events() -> None:
     analyzer = Analyzer()
     events = analyzer.push(sim.epoch_ms, sim.rr_ms, sim.segment_id, sim.flags) + analyzer.finish()
     hub = LiveHub(replay_size=100_000)
-    events_publish(hub, events)
+    wire_publish(hub, events)
     published = list(hub._replay)
     by_kind: dict[str, list[dict]] = {}
     for e in published:
