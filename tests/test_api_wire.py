@@ -31,7 +31,7 @@ from attune.ingest.events import LinkEvent, Notification
 from attune.ingest.hrm import hrm_encode
 from attune.ingest.recorder import Recorder
 from attune.ingest.strap_sim import SIM_DEVICE
-from attune.signals.events import EpisodeAnnounced
+from attune.signals.events import EpisodeAnnounced, Tick
 from attune.signals.live import LivePipeline
 from attune.signals.simulate import day_simulate
 
@@ -213,6 +213,38 @@ def test_live_and_serve_send_identical_payloads(tmp_path: Path) -> None:
     assert any(d["event"] == "started" for step in live for k, d in step if k == "episode")
     assert sum(len(step) for step in live) > 500
     assert serve == live
+
+
+def test_status_heart_rate_is_the_stored_tick_else_the_straps(tmp_path: Path) -> None:
+    """The live card's HR is the analysis' (the newest tick's 60 s HR), not a second
+    estimate from raw beats; before any tick, the strap's own reading."""
+    from starlette.testclient import TestClient
+
+    from attune.signals.storage import events_write
+
+    db_path = tmp_path / "attune.sqlite"
+    conn = db_connect(db_path)
+    recorder = Recorder(conn, source="demo")
+    now_ns = time.time_ns()
+    recorder.handle(LinkEvent("connected", {}, SIM_DEVICE, wall_ns=now_ns - 30_000_000_000))
+    for k in range(20):  # RR 600 ms (100 bpm) while the strap reports 70 bpm
+        recorder.handle(Notification(k, now_ns - (20 - k) * 600_000_000, hrm_encode(70, [614], contact=True)))
+    recorder.commit()
+
+    def hr() -> float | None:
+        with TestClient(app_create(db_path), base_url="http://127.0.0.1:8765") as client:
+            return client.get("/api/status").json()["hr_bpm"]
+
+    assert hr() == 70  # no tick yet: the strap's reading
+    tick = dict(state="settled", hr_fast_bpm=None, rmssd_ms=None, ln_rmssd=None, sdnn_ms=None, coverage=1.0,
+                artifact_fraction=0.0, score=None, z_hr=None, z_ln_rmssd=None, calibration=0.2)
+    events_write(conn, [Tick(epoch_ms=now_ns // 1_000_000 - 3600_000, hr_bpm=55.0, **tick)])
+    conn.commit()
+    assert hr() == 70  # a tick of an earlier recording is not the present
+    events_write(conn, [Tick(epoch_ms=now_ns // 1_000_000 - 25_000, hr_bpm=82.34, **tick)])
+    conn.commit()
+    assert hr() == 82.3  # the analysis keeps up: its heart rate
+    conn.close()
 
 
 if __name__ == "__main__":  # the writer process of the serve test
