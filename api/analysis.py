@@ -15,6 +15,7 @@ from attune.db import sql_span
 from attune.signals.events import ACTIVATED, HIGH
 from attune.signals.features import FeatureConfig
 from attune.signals.states import StateConfig
+from attune.signals.storage import tick_last_ms
 
 # Plain words for the states (seeds/README.md: gentle and descriptive, never alarming).
 STATE_WORDS = {
@@ -147,10 +148,6 @@ _EPISODE_SELECT = (
 )
 
 
-def _last_tick_ms(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(epoch_ms), 0) FROM tick").fetchone()[0]
-
-
 def _episode(row: sqlite3.Row | tuple, last_tick_ms: int) -> EpisodeRow:
     r = tuple(row)
     return EpisodeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), last_tick_ms)
@@ -166,7 +163,7 @@ def episodes_between(conn: sqlite3.Connection, from_ms: int | None, to_ms: int |
         sql += " AND (end_ms IS NULL OR end_ms > ?)"
         args.append(from_ms)
     rows = conn.execute(sql + " ORDER BY onset_ms", args).fetchall()
-    last = _last_tick_ms(conn) if any(r[3] is None for r in rows) else 0
+    last = tick_last_ms(conn) if any(r[3] is None for r in rows) else 0
     return [_episode(r, last) for r in rows]
 
 
@@ -174,7 +171,7 @@ def episode_get(conn: sqlite3.Connection, episode_id: int) -> EpisodeRow | None:
     row = conn.execute(_EPISODE_SELECT + " AND id=?", (episode_id,)).fetchone()
     if row is None:
         return None
-    return _episode(row, _last_tick_ms(conn) if row[3] is None else 0)
+    return _episode(row, tick_last_ms(conn) if row[3] is None else 0)
 
 
 # -- export ----------------------------------------------------------------------------

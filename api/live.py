@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import secrets
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ class LiveEvent:
     seq: int
     kind: str  # beats | tick | state | episode | link | reset
     data_json: str  # serialised once, sent to every client as is
-    published_mono_ns: int
 
     def event_id(self, run_id: str) -> str:
         return f"{run_id}-{self.seq}"
@@ -50,7 +48,7 @@ class LiveHub:
     def publish(self, kind: str, data: Any) -> LiveEvent:
         """Send an event to every connected client (non-blocking, event-loop thread only)."""
         self._seq += 1
-        event = LiveEvent(self._seq, kind, json.dumps(data, separators=(",", ":")), time.monotonic_ns())
+        event = LiveEvent(self._seq, kind, json.dumps(data, separators=(",", ":")))
         self._replay.append(event)
         for q in list(self._clients):
             try:
@@ -87,7 +85,7 @@ class LiveHub:
         self._clients[q] = token_sha256
         try:
             if missed is None:
-                yield LiveEvent(self._seq, "reset", json.dumps({"reason": "missed events"}), time.monotonic_ns())
+                yield LiveEvent(self._seq, "reset", json.dumps({"reason": "missed events"}))
             else:
                 for event in missed:
                     yield event
