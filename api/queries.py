@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import statistics
 import time
@@ -27,6 +26,7 @@ from attune.api.models import (
 )
 from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
 from attune.api.timefmt import from_epoch_ms
+from attune.ingest.readers import status_value_parse
 
 # Link life as the recorder stores it (attune.ingest.recorder / collector).
 _LINK_KINDS = ("recording_started", "recording_stopped", "connected", "disconnected", "link_silent",
@@ -41,14 +41,6 @@ def _now_ms() -> int:
 
 
 # -- status -----------------------------------------------------------------------------------
-def _json(value: str | None) -> dict:
-    try:
-        out = json.loads(value or "{}")
-    except ValueError:
-        return {}
-    return out if isinstance(out, dict) else {}
-
-
 def _connection(
     conn: sqlite3.Connection, mode: str, last_beat_ms: int | None, now_ms: int, watchdog_s: float
 ) -> tuple[str, sqlite3.Row | None]:
@@ -103,7 +95,7 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
     for row in conn.execute(
         "SELECT value FROM status_event WHERE kind IN ('battery','connected') ORDER BY epoch_ms DESC, id DESC LIMIT 3"
     ):
-        b = _json(row["value"]).get("battery")
+        b = status_value_parse(row["value"]).get("battery")
         if isinstance(b, int) and 0 <= b <= 100:
             battery = b
             break
@@ -114,7 +106,7 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
             (last_link["epoch_ms"] if last_link else 0,),
         ).fetchone()
         if crow is not None:
-            c = _json(crow["value"]).get("contact")
+            c = status_value_parse(crow["value"]).get("contact")
             contact = c if isinstance(c, bool) else None
 
     fresh_tick = tick is not None and now_ms - tick.epoch_ms < 5 * 60_000

@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 
 from attune.api.live import LiveHub
-from attune.api.wire import wire_payloads
+from attune.api.wire import WireEvent, wire_payloads
 from attune.ingest.readers import beat_id_last, beats_read_after_id, status_event_id_last, status_events_read_after_id
 from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
 from attune.signals.storage import (
@@ -80,10 +80,10 @@ class DbTail:
         self.link_id = status_event_id_last(conn)
         self.analysis = AnalysisCursor(conn)
 
-    def poll_events(self) -> list:
+    def poll_events(self) -> list[WireEvent]:
         """What is new, as typed events: one batch of beats, status events, then ticks,
         state changes and episode changes."""
-        events: list = []
+        events: list[WireEvent] = []
         conn = self.conn
         conn.execute("BEGIN")  # one snapshot for all tables
         try:

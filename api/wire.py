@@ -27,18 +27,19 @@ from attune.api.analysis import state_words
 from attune.api.live import LiveHub
 from attune.api.timefmt import iso
 from attune.ingest.events import Beat, StatusEvent
-from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, StateChanged, Tick
+from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event, StateChanged, Tick
 
 BEATS_MAX = 300  # beats one event carries: the page's trend needs no more
 
-WireEvent = Sequence[Beat] | StatusEvent | Tick | StateChanged | EpisodeAnnounced | EpisodeUpdated | EpisodeEnded
+# what producers hand the wire: a batch of stored beats, a stored status event, a signals event
+WireEvent = Sequence[Beat] | StatusEvent | Event
 
 
 def _r(x: float | None, nd: int) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def wire_payload(event: Any) -> tuple[str, dict[str, Any]] | None:
+def wire_payload(event: WireEvent) -> tuple[str, dict[str, Any]] | None:
     """The SSE ``(kind, data)`` for one typed event; None for what stays inside
     (parse errors, baseline updates, an empty batch of beats)."""
     if isinstance(event, Tick):
@@ -69,12 +70,12 @@ def wire_payload(event: Any) -> tuple[str, dict[str, Any]] | None:
     return None  # baseline updates and samples stay inside
 
 
-def wire_payloads(events: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:
+def wire_payloads(events: Iterable[WireEvent]) -> list[tuple[str, dict[str, Any]]]:
     """:func:`wire_payload` of each event, leaving out those that stay inside."""
     return [p for p in map(wire_payload, events) if p is not None]
 
 
-def wire_publish(live: LiveHub, events: Iterable[Any]) -> None:
+def wire_publish(live: LiveHub, events: Iterable[WireEvent]) -> None:
     """Publish typed events to every live client, in order."""
     for kind, data in wire_payloads(events):
         live.publish(kind, data)

@@ -35,11 +35,12 @@ def status_events_read_after_id(
     rows = conn.execute(
         "SELECT id, epoch_ms, kind, value FROM status_event WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
     ).fetchall()
-    return [(int(r[0]), StatusEvent(int(r[1]), r[2], _value(r[3]))) for r in rows]
+    return [(int(r[0]), StatusEvent(int(r[1]), r[2], status_value_parse(r[3]))) for r in rows]
 
 
-def _value(text: str | None) -> dict:
-    # the recorder stores a JSON object; anything else (a hand-edited row) reads as empty
+def status_value_parse(text: str | None) -> dict:
+    """A stored status event's ``value``: the JSON object the recorder wrote; anything
+    else (a hand-edited or damaged row) reads as empty."""
     try:
         out = json.loads(text or "{}")
     except ValueError:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from test_api_live import free_port, sse_events
 
 from attune.api.app import app_create
 from attune.api.live import LiveHub
@@ -99,28 +100,10 @@ async def writer_run(db_path: Path, hold_s: float) -> None:
     assert held, "the simulated activation was never announced"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _sse(response: httpx.Response):  # type: ignore[no-untyped-def]
-    block: dict = {}
-    async for line in response.aiter_lines():
-        if not line:
-            if "data" in block:
-                yield block
-            block = {}
-        elif not line.startswith(":"):
-            field, _, value = line.partition(":")
-            block[field] = value.removeprefix(" ")
-
-
 async def test_serve_announces_an_episode_start_with_its_id_and_link_values(tmp_path: Path) -> None:
     db_path = tmp_path / "attune.sqlite"
     history_store(db_path)
-    port = _free_port()
+    port = free_port()
     stop = asyncio.Event()
     app = app_create(db_path, mode="stored", tail_interval_s=0.1)
     web = asyncio.create_task(web_serve(app, "127.0.0.1", port, stop))
@@ -138,7 +121,7 @@ async def test_serve_announces_an_episode_start_with_its_id_and_link_values(tmp_
             await asyncio.sleep(0.5)  # the tail has taken its starting point: what follows is news
             writer = await asyncio.create_subprocess_exec(sys.executable, __file__, str(db_path))
             deadline = time.monotonic() + 120
-            events = _sse(response)
+            events = sse_events(response)
             exited = asyncio.ensure_future(writer.wait())
             step = None
             while time.monotonic() < deadline:
