@@ -19,6 +19,7 @@ from attune.api.wire import WireEvent, wire_payloads
 from attune.ingest.readers import beat_id_last, beats_read_after_id, status_event_id_last, status_events_read_after_id
 from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
 from attune.signals.storage import (
+    episode_ids_open,
     episode_updated_last_ms,
     episodes_read_changed_since,
     state_change_last_ms,
@@ -40,9 +41,10 @@ class AnalysisCursor:
         self.state_ms = state_change_last_ms(conn)
         self.episode_ms = episode_updated_last_ms(conn)
         # episodes already announced when we started: their changes are updates, not news
-        self.open_ids = {int(r[0]) for r in conn.execute("SELECT id FROM episode WHERE status = 'open'")}
+        self.open_ids = episode_ids_open(conn)
 
     def poll(self) -> list[Event]:
+        """State changes, the newest tick and episode changes since the last poll."""
         events: list[Event] = []
         states = state_changes_read_since(self.conn, self.state_ms)
         if states:
@@ -81,8 +83,8 @@ class DbTail:
         self.analysis = AnalysisCursor(conn)
 
     def poll_events(self) -> list[WireEvent]:
-        """What is new, as typed events: one batch of beats, status events, then ticks,
-        state changes and episode changes."""
+        """What is new, as typed events: one batch of beats, status events, state
+        changes, the newest tick, episode changes."""
         events: list[WireEvent] = []
         conn = self.conn
         conn.execute("BEGIN")  # one snapshot for all tables

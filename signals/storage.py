@@ -307,6 +307,11 @@ def episode_updated_last_ms(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT coalesce(max(updated_ms), 0) FROM episode").fetchone()[0])
 
 
+def episode_ids_open(conn: sqlite3.Connection) -> set[int]:
+    """Ids of the stored episodes still open (announced, not yet ended)."""
+    return {int(r[0]) for r in conn.execute("SELECT id FROM episode WHERE status = 'open'")}
+
+
 _EPISODE_READ = ("onset_ms", "peak_ms", "end_ms", "confirmed_ms", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
                  "half_recovery_s", "quality", "prolonged", "status", "id", "updated_ms")
 

@@ -69,9 +69,10 @@ def packets(rr_ms: np.ndarray) -> list[Notification]:
     return out
 
 
-async def writer_run(db_path: Path, hold_s: float) -> None:
+async def writer_run(db_path: Path, seen: Path, hold_max_s: float = 60.0) -> None:
     """``attune run`` without the web app: recorder + live pipeline on one connection.
-    Once an episode is announced, recording pauses ``hold_s`` (the episode stays open)."""
+    Once an episode is announced, recording pauses (the episode stays open, committed)
+    until the file ``seen`` exists (the reader saw the episode) or ``hold_max_s`` passed."""
     conn = db_connect(db_path)
     recorder = Recorder(conn, source="demo")
     pipeline = LivePipeline(conn, tz=UTC)
@@ -90,7 +91,9 @@ async def writer_run(db_path: Path, hold_s: float) -> None:
             await asyncio.sleep(0.001)
         if announced and not held:
             held = True
-            await asyncio.sleep(hold_s)  # the recorder commits on its cadence meanwhile
+            deadline = time.monotonic() + hold_max_s
+            while not seen.exists() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # the recorder commits on its cadence meanwhile
     queue.put_nowait(LinkEvent("disconnected", {"reason": "stopped"}, wall_ns=notifications[-1].arrival_wall_ns))
     queue.put_nowait(None)
     await consumer
@@ -119,7 +122,8 @@ async def test_serve_announces_an_episode_start_with_its_id_and_link_values(tmp_
                 client.stream("GET", "/api/live") as response:
             assert response.status_code == 200
             await asyncio.sleep(0.5)  # the tail has taken its starting point: what follows is news
-            writer = await asyncio.create_subprocess_exec(sys.executable, __file__, str(db_path))
+            seen = tmp_path / "seen"
+            writer = await asyncio.create_subprocess_exec(sys.executable, __file__, str(db_path), str(seen))
             deadline = time.monotonic() + 120
             events = sse_events(response)
             exited = asyncio.ensure_future(writer.wait())
@@ -135,6 +139,8 @@ async def test_serve_announces_an_episode_start_with_its_id_and_link_values(tmp_
                 e, step = step.result(), None
                 if e["event"] in ("episode", "link"):
                     got.append((e["event"], json.loads(e["data"])))
+                if e["event"] == "episode":
+                    seen.touch()  # the writer may go on: end the episode
                 if any(k == "episode" and d["event"] == "ended" for k, d in got) and \
                         any(k == "link" and d["kind"] == "disconnected" for k, d in got):
                     break
@@ -231,4 +237,4 @@ def test_status_heart_rate_is_the_stored_tick_else_the_straps(tmp_path: Path) ->
 
 
 if __name__ == "__main__":  # the writer process of the serve test
-    asyncio.run(writer_run(Path(sys.argv[1]), hold_s=2.0))
+    asyncio.run(writer_run(Path(sys.argv[1]), Path(sys.argv[2])))
