@@ -15,6 +15,7 @@ from attune.db import sql_span
 from attune.signals.events import ACTIVATED, HIGH
 from attune.signals.features import FeatureConfig
 from attune.signals.states import StateConfig
+from attune.signals.storage import tick_last_ms
 
 # Plain words for the states (seeds/README.md: gentle and descriptive, never alarming).
 STATE_WORDS = {
@@ -147,10 +148,6 @@ _EPISODE_SELECT = (
 )
 
 
-def _last_tick_ms(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT coalesce(max(epoch_ms), 0) FROM tick").fetchone()[0]
-
-
 def _episode(row: sqlite3.Row | tuple, last_tick_ms: int) -> EpisodeRow:
     r = tuple(row)
     return EpisodeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), last_tick_ms)
@@ -166,7 +163,7 @@ def episodes_between(conn: sqlite3.Connection, from_ms: int | None, to_ms: int |
         sql += " AND (end_ms IS NULL OR end_ms > ?)"
         args.append(from_ms)
     rows = conn.execute(sql + " ORDER BY onset_ms", args).fetchall()
-    last = _last_tick_ms(conn) if any(r[3] is None for r in rows) else 0
+    last = tick_last_ms(conn) if any(r[3] is None for r in rows) else 0
     return [_episode(r, last) for r in rows]
 
 
@@ -174,10 +171,10 @@ def episode_get(conn: sqlite3.Connection, episode_id: int) -> EpisodeRow | None:
     row = conn.execute(_EPISODE_SELECT + " AND id=?", (episode_id,)).fetchone()
     if row is None:
         return None
-    return _episode(row, _last_tick_ms(conn) if row[3] is None else 0)
+    return _episode(row, tick_last_ms(conn) if row[3] is None else 0)
 
 
-# -- export and tailing ----------------------------------------------------------------------------
+# -- export ----------------------------------------------------------------------------
 TICK_EXPORT_COLUMNS = ("at", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms",
                        "coverage", "artifact_fraction", "score", "z_hr", "z_ln_rmssd", "calibration")
 
@@ -186,43 +183,3 @@ def tick_export_rows(conn: sqlite3.Connection, from_ms: int | None, to_ms: int |
     where, args = sql_span("epoch_ms", from_ms, to_ms)
     for r in conn.execute(f"SELECT {', '.join(TICK_EXPORT_COLUMNS[1:])} FROM tick WHERE {where} ORDER BY epoch_ms", args):
         yield (iso(r[0]), *tuple(r))
-
-
-class AnalysisCursor:
-    """For the database tailer (``attune serve``): the ticks, state changes and episode
-    changes written since the last poll, as live events."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.tick_ms = _last_tick_ms(conn)
-        self.state_ms = conn.execute("SELECT coalesce(max(epoch_ms), 0) FROM state_change").fetchone()[0]
-        self.episode_ms = conn.execute("SELECT coalesce(max(updated_ms), 0) FROM episode").fetchone()[0]
-
-    def poll(self) -> list[tuple[str, dict]]:
-        events: list[tuple[str, dict]] = []
-        for epoch_ms, state, previous in self.conn.execute(
-            "SELECT epoch_ms, state, previous FROM state_change WHERE epoch_ms > ? ORDER BY epoch_ms LIMIT 500",
-            (self.state_ms,),
-        ):
-            self.state_ms = epoch_ms
-            events.append(("state", {"at": iso(epoch_ms), "state": state, "previous": previous,
-                                     "state_words": state_words(state)}))
-        tick = self.conn.execute(
-            "SELECT epoch_ms, hr_bpm, ln_rmssd, score, state, calibration FROM tick WHERE epoch_ms > ?"
-            " ORDER BY epoch_ms DESC LIMIT 1", (self.tick_ms,),
-        ).fetchone()
-        if tick is not None:  # only the newest: the page shows the present
-            self.tick_ms = tick[0]
-            events.append(("tick", {
-                "at": iso(tick[0]), "hr_bpm": tick[1], "ln_rmssd": tick[2], "score": tick[3], "state": tick[4],
-                "state_words": state_words(tick[4]),
-                "calibration": {"done": tick[5] >= 1.0, "progress": round(min(1.0, tick[5]), 3)},
-            }))
-        for onset_ms, status, updated_ms in self.conn.execute(
-            "SELECT onset_ms, status, updated_ms FROM episode WHERE updated_ms > ? ORDER BY updated_ms LIMIT 500",
-            (self.episode_ms,),
-        ):
-            self.episode_ms = max(self.episode_ms, updated_ms)
-            what = {"open": "updated", "ended": "ended", "discarded": "discarded"}.get(status, "updated")
-            events.append(("episode", {"event": what, "at": iso(updated_ms), "start": iso(onset_ms)}))
-        return events

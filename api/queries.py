@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import statistics
 import time
@@ -27,11 +26,13 @@ from attune.api.models import (
 )
 from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
 from attune.api.timefmt import from_epoch_ms
+from attune.ingest.readers import status_value_parse
 
 # Link life as the recorder stores it (attune.ingest.recorder / collector).
 _LINK_KINDS = ("recording_started", "recording_stopped", "connected", "disconnected", "link_silent",
                "scan_miss", "connect_failed", "retry_wait")
-HR_RECENT_BEATS = 8
+HR_RECENT_BEATS = 8  # without a tick, the strap's reading of a clean beat among the newest 8
+HR_RECENT_MS = 60_000  # a heart rate older than this is not shown as the present one
 UNNAMED = "not named yet"
 
 
@@ -40,14 +41,6 @@ def _now_ms() -> int:
 
 
 # -- status -----------------------------------------------------------------------------------
-def _json(value: str | None) -> dict:
-    try:
-        out = json.loads(value or "{}")
-    except ValueError:
-        return {}
-    return out if isinstance(out, dict) else {}
-
-
 def _connection(
     conn: sqlite3.Connection, mode: str, last_beat_ms: int | None, now_ms: int, watchdog_s: float
 ) -> tuple[str, sqlite3.Row | None]:
@@ -69,15 +62,26 @@ def _connection(
     return "reconnecting", last
 
 
+def _hr_now(beats: list[sqlite3.Row], tick: analysis.TickRow | None, now_ms: int) -> float | None:
+    """Heart rate for the live card (bpm), given the newest beats (newest first): the
+    newest tick's 60 s HR while the analysis keeps up with the beats; before there is one
+    (``attune record``, the first half minute) the strap's own reading of the newest clean
+    beat. None without a recent beat."""
+    if not beats or now_ms - beats[0]["epoch_ms"] >= HR_RECENT_MS:
+        return None
+    if tick is not None and tick.hr_bpm is not None and beats[0]["epoch_ms"] - tick.epoch_ms < HR_RECENT_MS:
+        return round(tick.hr_bpm, 1)
+    return next((b["hr_bpm"] for b in beats if not b["flags"] and b["hr_bpm"]), None)
+
+
 def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchdog_s: float) -> Status:
     now_ms = _now_ms()
     beats = conn.execute(
-        "SELECT epoch_ms, rr_ms, flags FROM beat ORDER BY epoch_ms DESC, id DESC LIMIT ?", (HR_RECENT_BEATS,)
+        "SELECT epoch_ms, hr_bpm, flags FROM beat ORDER BY epoch_ms DESC, id DESC LIMIT ?", (HR_RECENT_BEATS,)
     ).fetchall()
     last_beat_ms = beats[0]["epoch_ms"] if beats else None
-    clean = [b["rr_ms"] for b in beats if not b["flags"]]
-    recent = last_beat_ms is not None and now_ms - last_beat_ms < 60_000
-    hr = round(60_000 / statistics.fmean(clean), 1) if clean and recent else None
+    tick = analysis.tick_latest(conn)
+    hr = _hr_now(beats, tick, now_ms)
 
     connection, last_link = _connection(conn, mode, last_beat_ms, now_ms, watchdog_s)
     device = None
@@ -91,7 +95,7 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
     for row in conn.execute(
         "SELECT value FROM status_event WHERE kind IN ('battery','connected') ORDER BY epoch_ms DESC, id DESC LIMIT 3"
     ):
-        b = _json(row["value"]).get("battery")
+        b = status_value_parse(row["value"]).get("battery")
         if isinstance(b, int) and 0 <= b <= 100:
             battery = b
             break
@@ -102,10 +106,9 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
             (last_link["epoch_ms"] if last_link else 0,),
         ).fetchone()
         if crow is not None:
-            c = _json(crow["value"]).get("contact")
+            c = status_value_parse(crow["value"]).get("contact")
             contact = c if isinstance(c, bool) else None
 
-    tick = analysis.tick_latest(conn)
     fresh_tick = tick is not None and now_ms - tick.epoch_ms < 5 * 60_000
     return Status(
         mode=mode,

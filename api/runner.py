@@ -3,9 +3,10 @@
 ``run`` and ``demo`` put the collector (or the simulated strap), the recorder, the live
 signal pipeline and the web server in one asyncio loop: the recorder stores each packet's
 beats and calls its listeners synchronously; the pipeline turns them into ticks, states
-and episodes; :func:`recorder_live` and the pipeline hook publish all of it to the
-:class:`~attune.api.live.LiveHub`, which SSE clients read. SIGINT/SIGTERM set one stop
-event: the source disconnects, the recorder drains and commits, the server closes.
+and episodes; :func:`recorder_live` and the pipeline hook publish all of it through
+:mod:`attune.api.wire` to the :class:`~attune.api.live.LiveHub`, which SSE clients read.
+SIGINT/SIGTERM set one stop event: the source disconnects, the recorder drains and
+commits, the server closes.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from attune.api import pipeline
 from attune.api.app import app_create
 from attune.api.live import LiveHub
 from attune.api.runtime import server_announced
-from attune.api.timefmt import iso
+from attune.api.wire import wire_publish
 from attune.cli import stop_signals_install
 from attune.config import Settings
 from attune.db import db_connect, db_writer_lock
 from attune.errors import AttuneError
-from attune.ingest.events import Beat
+from attune.ingest.events import StatusEvent
 from attune.ingest.recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -52,19 +53,9 @@ class _Server(uvicorn.Server):
 def recorder_live(conn: sqlite3.Connection, live: LiveHub, **kwargs: Any) -> Recorder:
     """A recorder that also announces link life (connected, battery, contact…) and beats."""
     recorder = Recorder(conn, **kwargs)
-
-    def publish_status(kind: str, value: dict, epoch_ms: int) -> None:
-        if kind != "parse_error":
-            live.publish("link", {"kind": kind, "value": value, "at": iso(epoch_ms)})
-
-    def publish_beats(beats: list[Beat]) -> None:
-        live.publish("beats", {
-            "beats": [{"at": iso(b.epoch_ms), "rr_ms": b.rr_ms, "flags": b.flags} for b in beats],
-            "hr_bpm": beats[-1].hr_bpm,
-        })
-
-    recorder.add_status_listener(publish_status)
-    recorder.add_listener(publish_beats)
+    recorder.add_status_listener(
+        lambda kind, value, epoch_ms: wire_publish(live, [StatusEvent(epoch_ms, kind, value)]))
+    recorder.add_listener(lambda beats: wire_publish(live, [beats]))
     return recorder
 
 

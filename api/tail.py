@@ -1,9 +1,10 @@
 """Live events without a live pipeline (``attune serve``): poll the database for new rows.
 
 Another process (``attune record``/``run``) writes; this one notices new beats, ticks,
-state changes and episodes about once a second and publishes them like the in-process
-pipeline does, so the phone page behaves the same (only later by the poll interval and
-the writer's commit cadence).
+state changes and episodes about once a second, reads them back into the typed events
+the writer's recorder and pipeline emitted, and publishes them through the same wire
+(:mod:`attune.api.wire`), so the phone page behaves the same (only later by the poll
+interval and the writer's commit cadence).
 """
 
 from __future__ import annotations
@@ -13,11 +14,63 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from attune.api import analysis
 from attune.api.live import LiveHub
-from attune.api.timefmt import iso
+from attune.api.wire import WireEvent, wire_payloads
+from attune.ingest.readers import beat_id_last, beats_read_after_id, status_event_id_last, status_events_read_after_id
+from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
+from attune.signals.storage import (
+    episode_ids_open,
+    episode_updated_last_ms,
+    episodes_read_changed_since,
+    state_change_last_ms,
+    state_changes_read_since,
+    tick_last_ms,
+    ticks_read_since,
+)
 
 log = logging.getLogger(__name__)
+
+
+class AnalysisCursor:
+    """The ticks, state changes and episode changes written since the last poll, read
+    back as the typed events the live pipeline emitted for them."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.tick_ms = tick_last_ms(conn)
+        self.state_ms = state_change_last_ms(conn)
+        self.episode_ms = episode_updated_last_ms(conn)
+        # episodes already announced when we started: their changes are updates, not news
+        self.open_ids = episode_ids_open(conn)
+
+    def poll(self) -> list[Event]:
+        """State changes, the newest tick and episode changes since the last poll."""
+        events: list[Event] = []
+        states = state_changes_read_since(self.conn, self.state_ms)
+        if states:
+            self.state_ms = states[-1].epoch_ms
+            events += states
+        ticks = ticks_read_since(self.conn, self.tick_ms, limit=1)  # only the newest: the page shows now
+        if ticks:
+            self.tick_ms = ticks[-1].epoch_ms
+            events += ticks
+        changed = episodes_read_changed_since(self.conn, self.episode_ms)
+        if changed:
+            self.episode_ms = max(self.episode_ms, changed[-1][0])
+        # a change belongs to the tick the analysis had reached (the live pipeline's event
+        # time, which is not stored): the newest tick
+        last_tick_ms = tick_last_ms(self.conn) if changed else 0
+        for _, episode in changed:
+            assert episode.id is not None
+            if episode.status != "open":
+                self.open_ids.discard(episode.id)
+                events.append(EpisodeEnded(last_tick_ms, episode))
+            elif episode.id in self.open_ids:
+                events.append(EpisodeUpdated(last_tick_ms, episode))
+            else:  # seen for the first time while open: it has just been announced
+                self.open_ids.add(episode.id)
+                events.append(EpisodeAnnounced(episode.confirmed_ms, episode))
+        return events
 
 
 class DbTail:
@@ -25,35 +78,33 @@ class DbTail:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.beat_id = conn.execute("SELECT coalesce(max(id), 0) FROM beat").fetchone()[0]
-        self.link_id = conn.execute("SELECT coalesce(max(id), 0) FROM status_event").fetchone()[0]
-        self.analysis = analysis.AnalysisCursor(conn)
+        self.beat_id = beat_id_last(conn)
+        self.link_id = status_event_id_last(conn)
+        self.analysis = AnalysisCursor(conn)
 
-    def poll(self) -> list[tuple[str, dict]]:
-        events: list[tuple[str, dict]] = []
+    def poll_events(self) -> list[WireEvent]:
+        """What is new, as typed events: one batch of beats, status events, state
+        changes, the newest tick, episode changes."""
+        events: list[WireEvent] = []
         conn = self.conn
         conn.execute("BEGIN")  # one snapshot for all tables
         try:
-            beats = conn.execute(
-                "SELECT id, epoch_ms, rr_ms, hr_bpm, flags FROM beat WHERE id > ? ORDER BY id LIMIT 5000",
-                (self.beat_id,),
-            ).fetchall()
+            beats = beats_read_after_id(conn, self.beat_id)
             if beats:
-                self.beat_id = beats[-1]["id"]
-                events.append(("beats", {
-                    "beats": [{"at": iso(b["epoch_ms"]), "rr_ms": b["rr_ms"], "flags": b["flags"]} for b in beats[-300:]],
-                    "hr_bpm": beats[-1]["hr_bpm"],
-                }))
-            for row in conn.execute(
-                "SELECT id, epoch_ms, kind, value FROM status_event WHERE id > ? AND kind != 'parse_error'"
-                " ORDER BY id LIMIT 1000", (self.link_id,),
-            ):
-                self.link_id = row["id"]
-                events.append(("link", {"kind": row["kind"], "at": iso(row["epoch_ms"])}))
-            events.extend(self.analysis.poll())
+                self.beat_id = beats[-1].id
+                events.append(beats)
+            statuses = status_events_read_after_id(conn, self.link_id)
+            if statuses:
+                self.link_id = statuses[-1][0]
+                events += [status for _, status in statuses]
+            events += self.analysis.poll()
         finally:
             conn.execute("ROLLBACK")
         return events
+
+    def poll(self) -> list[tuple[str, dict]]:
+        """What is new, as SSE ``(kind, data)`` payloads (:mod:`attune.api.wire`)."""
+        return wire_payloads(self.poll_events())
 
 
 async def _in_thread(fn, *args):  # type: ignore[no-untyped-def]

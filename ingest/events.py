@@ -1,7 +1,7 @@
 """What flows from the collector to the recorder, and from the recorder onward.
 
 strap → :class:`Notification` / :class:`LinkEvent` (collector, stamped on arrival)
-      → :class:`Beat` (recorder, after parsing, timestamping and storage)
+      → :class:`Beat`, :class:`StatusEvent` (recorder, after parsing, timestamping and storage)
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ class LinkEvent:
     value: dict[str, Any] = field(default_factory=dict)
     device: DeviceInfo | None = None
     wall_ns: int = field(default_factory=time.time_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """A stored status event: link life and device state (``kind`` as in :class:`LinkEvent`,
+    plus contact, parse_error, clock_step, storage_resumed…) at ``epoch_ms`` (Unix ms)."""
+
+    epoch_ms: int
+    kind: str
+    value: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

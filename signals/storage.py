@@ -251,3 +251,63 @@ def episodes_overlapping(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> 
         "SELECT * FROM episode WHERE onset_ms <= ? AND coalesce(end_ms, onset_ms) >= ? ORDER BY onset_ms",
         (to_ms, from_ms),
     ).fetchall()
+
+
+# -- reading back as events (``attune serve`` tails what another process analyses) -----------------
+def tick_last_ms(conn: sqlite3.Connection) -> int:
+    """Time of the newest stored tick (Unix ms; 0 without ticks)."""
+    return int(conn.execute("SELECT coalesce(max(epoch_ms), 0) FROM tick").fetchone()[0])
+
+
+def ticks_read_since(conn: sqlite3.Connection, after_ms: int, limit: int = 500) -> list[Tick]:
+    """The newest ``limit`` ticks after ``after_ms`` (Unix ms), oldest first."""
+    rows = conn.execute(
+        f"SELECT {', '.join(_TICK_COLUMNS[:-1])} FROM tick WHERE epoch_ms > ? ORDER BY epoch_ms DESC LIMIT ?",
+        (after_ms, limit),
+    ).fetchall()
+    return [Tick(*tuple(r)) for r in reversed(rows)]
+
+
+def state_change_last_ms(conn: sqlite3.Connection) -> int:
+    """Time of the newest stored state change (Unix ms; 0 without any)."""
+    return int(conn.execute("SELECT coalesce(max(epoch_ms), 0) FROM state_change").fetchone()[0])
+
+
+def state_changes_read_since(conn: sqlite3.Connection, after_ms: int, limit: int = 500) -> list[StateChanged]:
+    """Up to ``limit`` state changes after ``after_ms`` (Unix ms), oldest first."""
+    rows = conn.execute(
+        "SELECT epoch_ms, state, previous FROM state_change WHERE epoch_ms > ? ORDER BY epoch_ms LIMIT ?",
+        (after_ms, limit),
+    ).fetchall()
+    return [StateChanged(*tuple(r)) for r in rows]
+
+
+def episode_updated_last_ms(conn: sqlite3.Connection) -> int:
+    """When a stored episode last changed (``updated_ms``, wall-clock Unix ms; 0 without any)."""
+    return int(conn.execute("SELECT coalesce(max(updated_ms), 0) FROM episode").fetchone()[0])
+
+
+def episode_ids_open(conn: sqlite3.Connection) -> set[int]:
+    """Ids of the stored episodes still open (announced, not yet ended)."""
+    return {int(r[0]) for r in conn.execute("SELECT id FROM episode WHERE status = 'open'")}
+
+
+_EPISODE_READ = ("onset_ms", "peak_ms", "end_ms", "confirmed_ms", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
+                 "half_recovery_s", "quality", "prolonged", "status", "id", "updated_ms")
+
+
+def episodes_read_changed_since(
+    conn: sqlite3.Connection, after_updated_ms: int, limit: int = 500
+) -> list[tuple[int, Episode]]:
+    """Episodes written after ``after_updated_ms`` (wall-clock Unix ms), as ``(updated_ms,
+    episode)`` in the order they were written; each episode carries its row id."""
+    rows = conn.execute(
+        f"SELECT {', '.join(_EPISODE_READ)} FROM episode WHERE updated_ms > ? ORDER BY updated_ms, id LIMIT ?",
+        (after_updated_ms, limit),
+    ).fetchall()
+    out = []
+    for r in rows:
+        *fields, ep_id, updated_ms = tuple(r)
+        fields[9] = bool(fields[9])  # prolonged is stored as 0/1
+        out.append((int(updated_ms), Episode(*fields, id=int(ep_id))))
+    return out

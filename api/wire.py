@@ -1,0 +1,81 @@
+"""The one wire: typed events in, Server-Sent Event payloads out.
+
+Both producers of live events go through :func:`wire_payload`: ``attune run``/``demo``
+publish what the recorder and the live pipeline emit as they emit it; ``attune serve``
+reads the rows another process stored back into the same typed events
+(:mod:`attune.ingest.readers`, :mod:`attune.signals.storage`) and publishes those. So the
+phone page gets the same payloads whichever command serves it.
+
+typed event → SSE kind: payload
+
+- ``list[Beat]`` (one batch) → ``beats``: beats (the last 300: at, rr_ms, flags), hr_bpm
+  (the strap's own, of the last beat)
+- :class:`~attune.ingest.events.StatusEvent` → ``link``: kind, value, at (parse errors stay inside)
+- :class:`~attune.signals.events.Tick` → ``tick``: at, state, state_words, hr_bpm, ln_rmssd,
+  score, calibration
+- :class:`~attune.signals.events.StateChanged` → ``state``: at, state, previous, state_words
+- ``EpisodeAnnounced`` / ``EpisodeUpdated`` / ``EpisodeEnded`` → ``episode``: event
+  (started, updated, ended, discarded), id, at (the tick it belongs to), start
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from attune.api.analysis import state_words
+from attune.api.live import LiveHub
+from attune.api.timefmt import iso
+from attune.ingest.events import Beat, StatusEvent
+from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event, StateChanged, Tick
+
+BEATS_MAX = 300  # beats one event carries: the page's trend needs no more
+
+# what producers hand the wire: a batch of stored beats, a stored status event, a signals event
+WireEvent = Sequence[Beat] | StatusEvent | Event
+
+
+def _r(x: float | None, nd: int) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def wire_payload(event: WireEvent) -> tuple[str, dict[str, Any]] | None:
+    """The SSE ``(kind, data)`` for one typed event; None for what stays inside
+    (parse errors, baseline updates, an empty batch of beats)."""
+    if isinstance(event, Tick):
+        return "tick", {
+            "at": iso(event.epoch_ms), "state": event.state, "state_words": state_words(event.state),
+            "hr_bpm": _r(event.hr_bpm, 1), "ln_rmssd": _r(event.ln_rmssd, 3), "score": _r(event.score, 2),
+            "calibration": {"done": event.calibration >= 1.0, "progress": round(min(1.0, event.calibration), 3)},
+        }
+    if isinstance(event, StateChanged):
+        return "state", {"at": iso(event.epoch_ms), "state": event.state, "previous": event.previous,
+                         "state_words": state_words(event.state)}
+    if isinstance(event, EpisodeAnnounced | EpisodeUpdated | EpisodeEnded):
+        what = ("started" if isinstance(event, EpisodeAnnounced) else "updated" if isinstance(event, EpisodeUpdated)
+                else "ended" if event.episode.status == "ended" else "discarded")
+        return "episode", {"event": what, "id": event.episode.id, "at": iso(event.epoch_ms),
+                           "start": iso(event.episode.onset_ms)}
+    if isinstance(event, StatusEvent):
+        if event.kind == "parse_error":  # bytes for debugging, nothing for the page
+            return None
+        return "link", {"kind": event.kind, "value": event.value, "at": iso(event.epoch_ms)}
+    if isinstance(event, list | tuple) and all(isinstance(b, Beat) for b in event):
+        if not event:
+            return None
+        return "beats", {
+            "beats": [{"at": iso(b.epoch_ms), "rr_ms": b.rr_ms, "flags": b.flags} for b in event[-BEATS_MAX:]],
+            "hr_bpm": event[-1].hr_bpm,
+        }
+    return None  # baseline updates and samples stay inside
+
+
+def wire_payloads(events: Iterable[WireEvent]) -> list[tuple[str, dict[str, Any]]]:
+    """:func:`wire_payload` of each event, leaving out those that stay inside."""
+    return [p for p in map(wire_payload, events) if p is not None]
+
+
+def wire_publish(live: LiveHub, events: Iterable[WireEvent]) -> None:
+    """Publish typed events to every live client, in order."""
+    for kind, data in wire_payloads(events):
+        live.publish(kind, data)
