@@ -94,6 +94,12 @@ class Analyzer:
         batch = self.cleaner.push(epoch_ms, rr_ms, segment_id, flags)
         return self._on_ticks(self.features.push(batch))
 
+    def push_features(self, f: TickFeatures) -> list[Event]:
+        """Add ticks already through cleaning and features (by a :class:`BeatCleaner` and
+        :class:`FeatureStream` of this ``config``): what :meth:`push` does after them, so
+        several analyses of the same beats can share that work. Do not mix with :meth:`push`."""
+        return self._on_ticks(f)
+
     def push_beats(self, beats: Sequence[Beat]) -> list[Event]:
         """Add stored beats (as the recorder hands them to its listeners)."""
         if not beats:
