@@ -99,19 +99,41 @@ class Estimate:
 
 def _median_mad(counts: np.ndarray, q: Quantity) -> tuple[float, float]:
     """Median and MAD from a histogram (linear interpolation inside the median bin)."""
-    n = counts.sum()
-    if n == 0:
-        return np.nan, np.nan
-    cum = np.cumsum(counts)
+    med, mad = _median_mad_rows(np.asarray(counts)[None, :], q)
+    return med[0], mad[0]
+
+
+def _median_mad_rows(counts: np.ndarray, q: Quantity) -> tuple[list[float], list[float]]:
+    """:func:`_median_mad` of each row of ``counts`` (rows x bins), NaN for empty rows.
+
+    One vectorised call per update instead of one per bin and quantity; every element
+    goes through the same float operations as the scalar formula, so results are equal.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    rows = np.arange(counts.shape[0])
+    n = counts.sum(axis=1)
+    # only bins counted in some row: an empty bin is never where a cumulative count first
+    # reaches half, so leaving it out changes nothing (and a day fills few of the bins)
+    used = np.flatnonzero(counts.any(axis=0))
+    if used.size == 0:
+        return [math.nan] * counts.shape[0], [math.nan] * counts.shape[0]
+    counts = counts[:, used]
+    cum = np.cumsum(counts, axis=1)
     half = n / 2.0
-    i = int(np.searchsorted(cum, half))
-    before = cum[i - 1] if i else 0
-    median = q.lo + q.width * (i + (half - before) / counts[i])
-    centres = q.lo + q.width * (np.arange(counts.size) + 0.5)
-    dist = np.abs(centres - median)
-    order = np.argsort(dist, kind="stable")
-    j = int(np.searchsorted(np.cumsum(counts[order]), half))
-    return float(median), float(dist[order][j])
+    i = np.minimum((cum < half[:, None]).sum(axis=1), used.size - 1)  # searchsorted, side="left"
+    before = np.where(i > 0, cum[rows, i - 1], 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        median = q.lo + q.width * (used[i] + (half - before) / counts[rows, i])
+    centres = (q.lo + q.width * (np.arange(q.n_bins) + 0.5))[used]
+    dist = np.abs(centres[None, :] - median[:, None])
+    order = np.argsort(dist, axis=1, kind="stable")
+    j = np.minimum((np.cumsum(np.take_along_axis(counts, order, axis=1), axis=1) < half[:, None]).sum(axis=1),
+                   used.size - 1)
+    mad = np.take_along_axis(dist, order, axis=1)[rows, j]
+    empty = n == 0
+    median[empty] = np.nan
+    mad[empty] = np.nan
+    return median.tolist(), mad.tolist()
 
 
 def tz_offset_ms(epoch_ms: int, tz: tzinfo) -> int:
@@ -215,20 +237,24 @@ class Baseline:
         pooled = per_bin.sum(axis=0)
         n_pooled = int(pooled[: self._layout[1]].sum())
         progress = min(1.0, n_pooled / cfg.calibration_ticks)
-        pooled_stats = [_median_mad(pooled[self._layout[k] : self._layout[k + 1]], q)
-                        for k, q in enumerate(QUANTITIES)]
+        # row b: bin b; last row: all bins pooled
+        stats = []
+        for k, q in enumerate(QUANTITIES):
+            cols = slice(self._layout[k], self._layout[k + 1])
+            stats.append(_median_mad_rows(np.vstack([per_bin[:, cols], pooled[None, cols]]), q))
         estimates = []
         for b in range(cfg.tod_bins):
             n_b = int(per_bin[b, : self._layout[1]].sum())
             w_bin = min(1.0, n_b / cfg.bin_full_ticks)
             values: list[float] = []
             for k, q in enumerate(QUANTITIES):
-                med_p, mad_p = pooled_stats[k]
-                if np.isnan(med_p):
+                meds, mads = stats[k]
+                med_p, mad_p = meds[-1], mads[-1]
+                if math.isnan(med_p):
                     centre, spread = q.prior_centre, q.prior_spread
                 else:
-                    med_b, mad_b = _median_mad(per_bin[b, self._layout[k] : self._layout[k + 1]], q)
-                    if np.isnan(med_b):
+                    med_b, mad_b = meds[b], mads[b]
+                    if math.isnan(med_b):
                         med_b, mad_b = med_p, mad_p
                     personal_c = w_bin * med_b + (1 - w_bin) * med_p
                     personal_s = max(MAD_TO_SD * (w_bin * mad_b + (1 - w_bin) * mad_p), q.min_spread)

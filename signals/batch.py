@@ -177,7 +177,7 @@ def analysis_self_calibrated(
     epoch = np.asarray(epoch_ms, dtype=np.int64)
     n = epoch.size
     cleaner, stream = BeatCleaner(cfg.artifacts), FeatureStream(cfg.features)
-    first = Analyzer(cfg, tz=tz)
+    first = Analyzer(cfg, tz=tz, ticks=False)  # learns the baseline only
     shared: list[TickFeatures] = []
     for i in range(0, n, CHUNK_BEATS):
         sl = slice(i, i + CHUNK_BEATS)
