@@ -156,6 +156,7 @@ class Baseline:
     _estimates: list[Estimate] = field(default_factory=list)
     _slot: int | None = None  # 15-min slot of the last update
     _offsets: dict[int, int] = field(default_factory=dict)  # slot -> local-time offset (ms)
+    _pending: list[tuple[int, float, float, float]] = field(default_factory=list)  # added, not yet counted
 
     def __post_init__(self) -> None:
         self._layout = np.cumsum([0] + [q.n_bins for q in QUANTITIES])
@@ -186,19 +187,41 @@ class Baseline:
     # -- data ----------------------------------------------------------------------------
     def add(self, epoch_ms: int, hr_bpm: float, hr_fast_bpm: float, ln_rmssd: float) -> None:
         """Count one quiet valid tick (NaN values are skipped per quantity)."""
-        local = epoch_ms + self._offset_ms(epoch_ms)
+        # counted in bulk when the histograms are next read (counts do not depend on order);
+        # one numpy update per tick cost more than the rest of the tick's analysis
+        self._pending.append((epoch_ms, hr_bpm, hr_fast_bpm, ln_rmssd))
+
+    def _flush(self) -> None:
+        """Count the ticks :meth:`add` queued, each exactly as one by one: the same
+        local-time slot offsets and the same bin arithmetic (``//`` on floats)."""
+        if not self._pending:
+            return
+        cfg = self.config
+        t_list, hr, hr_fast, ln = zip(*self._pending, strict=True)
+        self._pending = []
+        t = np.array(t_list, dtype=np.int64)
+        slots, inverse = np.unique(t // cfg.update_every_ms, return_inverse=True)
+        offsets = np.array([self._offset_ms(int(s) * cfg.update_every_ms) for s in slots], dtype=np.int64)
+        local = t + offsets[inverse]
         day = local // 86_400_000
-        rows = self._days.get(day)
-        if rows is None:
-            rows = self._days[day] = np.zeros((self.config.tod_bins, self._layout[-1]), dtype=np.int32)
-        row = rows[(local // 3_600_000) % 24 * self.config.tod_bins // 24]
-        for (lo, width, last, col), x in zip(self._bins, (hr_bpm, hr_fast_bpm, ln_rmssd), strict=True):
-            if not math.isnan(x):
-                row[col + min(max(int((x - lo) // width), 0), last)] += 1
+        tod = (local // 3_600_000) % 24 * cfg.tod_bins // 24
+        cols = []
+        for (lo, width, last, col), x in zip(self._bins, (hr, hr_fast, ln), strict=True):
+            x = np.array(x, dtype=float)
+            ok = ~np.isnan(x)
+            cols.append((ok, col + np.clip(np.floor_divide(x[ok] - lo, width).astype(np.int64), 0, last)))
+        for d in np.unique(day).tolist():
+            rows = self._days.get(d)
+            if rows is None:
+                rows = self._days[d] = np.zeros((cfg.tod_bins, self._layout[-1]), dtype=np.int32)
+            on_day = day == d
+            for ok, index in cols:
+                np.add.at(rows, (tod[ok & on_day], index[on_day[ok]]), 1)
 
     def add_many(self, epoch_ms: np.ndarray, hr: np.ndarray, hr_fast: np.ndarray, ln: np.ndarray) -> None:
         """Count many quiet ticks at once (rebuilding from stored ticks); same as
         calling :meth:`add` for each."""
+        self._flush()
         cfg = self.config
         t = np.asarray(epoch_ms, dtype=np.int64)
         if t.size == 0:
@@ -225,6 +248,7 @@ class Baseline:
 
     def update(self, epoch_ms: int) -> None:
         """Recompute estimates from the last ``days`` local days (an update point)."""
+        self._flush()
         cfg = self.config
         self._slot = epoch_ms // cfg.update_every_ms
         today = self.day_of(epoch_ms)
@@ -275,6 +299,7 @@ class Baseline:
     def copy(self, config: BaselineConfig | None = None) -> Baseline:
         """The same counted ticks, estimates not yet computed (e.g. to reuse what one
         analysis learned as the starting point of another)."""
+        self._flush()
         other = Baseline(config or self.config, self.tz)
         other._days = {day: rows.copy() for day, rows in self._days.items()}
         return other
@@ -285,6 +310,7 @@ class Baseline:
 
     @property
     def days_held(self) -> int:
+        self._flush()
         return len(self._days)
 
     def _prior(self, progress: float) -> Estimate:
