@@ -99,33 +99,37 @@ class Estimate:
 
 def _median_mad(counts: np.ndarray, q: Quantity) -> tuple[float, float]:
     """Median and MAD from a histogram (linear interpolation inside the median bin)."""
-    med, mad = _median_mad_rows(np.asarray(counts)[None, :], q)
+    med, mad = _median_mad_rows(np.asarray(counts)[None, :], np.array([q.lo]), np.array([q.width]))
     return med[0], mad[0]
 
 
-def _median_mad_rows(counts: np.ndarray, q: Quantity) -> tuple[list[float], list[float]]:
-    """:func:`_median_mad` of each row of ``counts`` (rows x bins), NaN for empty rows.
+def _median_mad_rows(counts: np.ndarray, lo: np.ndarray, width: np.ndarray) -> tuple[list[float], list[float]]:
+    """:func:`_median_mad` of each row of ``counts`` (rows x bins; row ``r`` has bins of
+    ``width[r]`` from ``lo[r]``), NaN for an empty row.
 
-    One vectorised call per update instead of one per bin and quantity; every element
-    goes through the same float operations as the scalar formula, so results are equal.
+    One vectorised call per update instead of one per bin and quantity (numpy's per-call
+    overhead dominated); every element goes through the same float operations as the
+    one-histogram formula, so the results are equal.
     """
     counts = np.asarray(counts, dtype=np.int64)
-    rows = np.arange(counts.shape[0])
+    n_rows = counts.shape[0]
+    rows = np.arange(n_rows)
     n = counts.sum(axis=1)
     # only bins counted in some row: an empty bin is never where a cumulative count first
     # reaches half, so leaving it out changes nothing (and a day fills few of the bins)
     used = np.flatnonzero(counts.any(axis=0))
     if used.size == 0:
-        return [math.nan] * counts.shape[0], [math.nan] * counts.shape[0]
+        return [math.nan] * n_rows, [math.nan] * n_rows
     counts = counts[:, used]
+    lo, width = lo[:, None], width[:, None]
     cum = np.cumsum(counts, axis=1)
     half = n / 2.0
     i = np.minimum((cum < half[:, None]).sum(axis=1), used.size - 1)  # searchsorted, side="left"
     before = np.where(i > 0, cum[rows, i - 1], 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        median = q.lo + q.width * (used[i] + (half - before) / counts[rows, i])
-    centres = (q.lo + q.width * (np.arange(q.n_bins) + 0.5))[used]
-    dist = np.abs(centres[None, :] - median[:, None])
+        median = lo[:, 0] + width[:, 0] * (used[i] + (half - before) / counts[rows, i])
+    centres = lo + width * (used[None, :] + 0.5)
+    dist = np.abs(centres - median[:, None])
     order = np.argsort(dist, axis=1, kind="stable")
     j = np.minimum((np.cumsum(np.take_along_axis(counts, order, axis=1), axis=1) < half[:, None]).sum(axis=1),
                    used.size - 1)
@@ -162,6 +166,8 @@ class Baseline:
         self._layout = np.cumsum([0] + [q.n_bins for q in QUANTITIES])
         # (lo, width, last bin, column offset) per quantity, for the per-tick add
         self._bins = [(q.lo, q.width, q.n_bins - 1, int(self._layout[k])) for k, q in enumerate(QUANTITIES)]
+        self._lo = np.array([q.lo for q in QUANTITIES])
+        self._width = np.array([q.width for q in QUANTITIES])
         self._estimates = [self._prior(0.0)] * self.config.tod_bins
 
     # -- placement ---------------------------------------------------------------------
@@ -261,11 +267,18 @@ class Baseline:
         pooled = per_bin.sum(axis=0)
         n_pooled = int(pooled[: self._layout[1]].sum())
         progress = min(1.0, n_pooled / cfg.calibration_ticks)
-        # row b: bin b; last row: all bins pooled
-        stats = []
+        # every histogram of the update in one call: per quantity, row b is bin b and row
+        # tod_bins all bins pooled; quantities side by side, shorter ones padded with empty bins
+        width_max = max(q.n_bins for q in QUANTITIES)
+        hist = np.zeros((len(QUANTITIES), cfg.tod_bins + 1, width_max), dtype=np.int64)
         for k, q in enumerate(QUANTITIES):
             cols = slice(self._layout[k], self._layout[k + 1])
-            stats.append(_median_mad_rows(np.vstack([per_bin[:, cols], pooled[None, cols]]), q))
+            hist[k, :-1, : q.n_bins] = per_bin[:, cols]
+            hist[k, -1, : q.n_bins] = pooled[cols]
+        per_row = np.repeat(np.arange(len(QUANTITIES)), cfg.tod_bins + 1)
+        meds, mads = _median_mad_rows(hist.reshape(-1, width_max), self._lo[per_row], self._width[per_row])
+        stats = [(meds[k * (cfg.tod_bins + 1) : (k + 1) * (cfg.tod_bins + 1)],
+                  mads[k * (cfg.tod_bins + 1) : (k + 1) * (cfg.tod_bins + 1)]) for k in range(len(QUANTITIES))]
         estimates = []
         for b in range(cfg.tod_bins):
             n_b = int(per_bin[b, : self._layout[1]].sum())
