@@ -34,8 +34,8 @@ from attune.signals.events import (
     StateChanged,
     Tick,
 )
-from attune.signals.live import LivePipeline
 from attune.signals.features import FeatureStream
+from attune.signals.live import LivePipeline
 from attune.signals.pipeline import AnalysisConfig, Analyzer
 from attune.signals.simulate import day_simulate, morning_epoch_ms
 
