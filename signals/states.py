@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from attune.signals.baseline import Estimate
 from attune.signals.events import ACTIVATED, HIGH, PHYSICAL, RECOVERING, SETTLED
@@ -85,9 +86,9 @@ class StateConfig:
     gap_reset_s: float = 60.0
 
 
-@dataclass(frozen=True)
-class Scored:
-    """A valid tick compared with the baseline."""
+class Scored(NamedTuple):
+    """A valid tick compared with the baseline (a named tuple: one is made per valid tick,
+    five times faster than a frozen dataclass)."""
 
     score: float
     z_hr: float
