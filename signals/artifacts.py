@@ -43,6 +43,7 @@ References
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,10 +156,24 @@ def _rolling(values: np.ndarray, start: np.ndarray, end: np.ndarray, q: float | 
     return out.to_numpy()
 
 
+# Above this many windows the two quartiles of a threshold are computed side by side: the
+# pandas kernels release the GIL, so a second core halves the largest cost of a batch
+# analysis; a live push (a few windows) is not worth a thread hand-off.
+_PARALLEL_MIN_WINDOWS = 4096
+_quartile_worker: ThreadPoolExecutor | None = None
+
+
 def _threshold(values: np.ndarray, start: np.ndarray, end: np.ndarray, alpha: float) -> np.ndarray:
     """Time-varying threshold: ``alpha`` times the quartile deviation of ``|values|``."""
+    global _quartile_worker
     a = np.abs(values)
-    return alpha * (_rolling(a, start, end, 0.75) - _rolling(a, start, end, 0.25)) / 2.0
+    if start.size < _PARALLEL_MIN_WINDOWS or _roll_quantile is None:
+        return alpha * (_rolling(a, start, end, 0.75) - _rolling(a, start, end, 0.25)) / 2.0
+    if _quartile_worker is None:
+        _quartile_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attune-quartile")
+    upper = _quartile_worker.submit(_rolling, a, start, end, 0.75)
+    lower = _rolling(a, start, end, 0.25)
+    return alpha * (upper.result() - lower) / 2.0
 
 
 def _reflect(index: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:

@@ -99,19 +99,45 @@ class Estimate:
 
 def _median_mad(counts: np.ndarray, q: Quantity) -> tuple[float, float]:
     """Median and MAD from a histogram (linear interpolation inside the median bin)."""
-    n = counts.sum()
-    if n == 0:
-        return np.nan, np.nan
-    cum = np.cumsum(counts)
+    med, mad = _median_mad_rows(np.asarray(counts)[None, :], np.array([q.lo]), np.array([q.width]))
+    return med[0], mad[0]
+
+
+def _median_mad_rows(counts: np.ndarray, lo: np.ndarray, width: np.ndarray) -> tuple[list[float], list[float]]:
+    """:func:`_median_mad` of each row of ``counts`` (rows x bins; row ``r`` has bins of
+    ``width[r]`` from ``lo[r]``), NaN for an empty row.
+
+    One vectorised call per update instead of one per bin and quantity (numpy's per-call
+    overhead dominated); every element goes through the same float operations as the
+    one-histogram formula, so the results are equal.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    n_rows = counts.shape[0]
+    rows = np.arange(n_rows)
+    n = counts.sum(axis=1)
+    # only bins counted in some row: an empty bin is never where a cumulative count first
+    # reaches half, so leaving it out changes nothing (and a day fills few of the bins)
+    used = np.flatnonzero(counts.any(axis=0))
+    if used.size == 0:
+        return [math.nan] * n_rows, [math.nan] * n_rows
+    counts = counts[:, used]
+    lo, width = lo[:, None], width[:, None]
+    cum = np.cumsum(counts, axis=1)
     half = n / 2.0
-    i = int(np.searchsorted(cum, half))
-    before = cum[i - 1] if i else 0
-    median = q.lo + q.width * (i + (half - before) / counts[i])
-    centres = q.lo + q.width * (np.arange(counts.size) + 0.5)
-    dist = np.abs(centres - median)
-    order = np.argsort(dist, kind="stable")
-    j = int(np.searchsorted(np.cumsum(counts[order]), half))
-    return float(median), float(dist[order][j])
+    i = np.minimum((cum < half[:, None]).sum(axis=1), used.size - 1)  # searchsorted, side="left"
+    before = np.where(i > 0, cum[rows, i - 1], 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        median = lo[:, 0] + width[:, 0] * (used[i] + (half - before) / counts[rows, i])
+    centres = lo + width * (used[None, :] + 0.5)
+    dist = np.abs(centres - median[:, None])
+    order = np.argsort(dist, axis=1, kind="stable")
+    j = np.minimum((np.cumsum(np.take_along_axis(counts, order, axis=1), axis=1) < half[:, None]).sum(axis=1),
+                   used.size - 1)
+    mad = np.take_along_axis(dist, order, axis=1)[rows, j]
+    empty = n == 0
+    median[empty] = np.nan
+    mad[empty] = np.nan
+    return median.tolist(), mad.tolist()
 
 
 def tz_offset_ms(epoch_ms: int, tz: tzinfo) -> int:
@@ -134,11 +160,14 @@ class Baseline:
     _estimates: list[Estimate] = field(default_factory=list)
     _slot: int | None = None  # 15-min slot of the last update
     _offsets: dict[int, int] = field(default_factory=dict)  # slot -> local-time offset (ms)
+    _pending: list[tuple[int, float, float, float]] = field(default_factory=list)  # added, not yet counted
 
     def __post_init__(self) -> None:
         self._layout = np.cumsum([0] + [q.n_bins for q in QUANTITIES])
         # (lo, width, last bin, column offset) per quantity, for the per-tick add
         self._bins = [(q.lo, q.width, q.n_bins - 1, int(self._layout[k])) for k, q in enumerate(QUANTITIES)]
+        self._lo = np.array([q.lo for q in QUANTITIES])
+        self._width = np.array([q.width for q in QUANTITIES])
         self._estimates = [self._prior(0.0)] * self.config.tod_bins
 
     # -- placement ---------------------------------------------------------------------
@@ -164,19 +193,41 @@ class Baseline:
     # -- data ----------------------------------------------------------------------------
     def add(self, epoch_ms: int, hr_bpm: float, hr_fast_bpm: float, ln_rmssd: float) -> None:
         """Count one quiet valid tick (NaN values are skipped per quantity)."""
-        local = epoch_ms + self._offset_ms(epoch_ms)
+        # counted in bulk when the histograms are next read (counts do not depend on order);
+        # one numpy update per tick cost more than the rest of the tick's analysis
+        self._pending.append((epoch_ms, hr_bpm, hr_fast_bpm, ln_rmssd))
+
+    def _flush(self) -> None:
+        """Count the ticks :meth:`add` queued, each exactly as one by one: the same
+        local-time slot offsets and the same bin arithmetic (``//`` on floats)."""
+        if not self._pending:
+            return
+        cfg = self.config
+        t_list, hr, hr_fast, ln = zip(*self._pending, strict=True)
+        self._pending = []
+        t = np.array(t_list, dtype=np.int64)
+        slots, inverse = np.unique(t // cfg.update_every_ms, return_inverse=True)
+        offsets = np.array([self._offset_ms(int(s) * cfg.update_every_ms) for s in slots], dtype=np.int64)
+        local = t + offsets[inverse]
         day = local // 86_400_000
-        rows = self._days.get(day)
-        if rows is None:
-            rows = self._days[day] = np.zeros((self.config.tod_bins, self._layout[-1]), dtype=np.int32)
-        row = rows[(local // 3_600_000) % 24 * self.config.tod_bins // 24]
-        for (lo, width, last, col), x in zip(self._bins, (hr_bpm, hr_fast_bpm, ln_rmssd), strict=True):
-            if not math.isnan(x):
-                row[col + min(max(int((x - lo) // width), 0), last)] += 1
+        tod = (local // 3_600_000) % 24 * cfg.tod_bins // 24
+        cols = []
+        for (lo, width, last, col), x in zip(self._bins, (hr, hr_fast, ln), strict=True):
+            x = np.array(x, dtype=float)
+            ok = ~np.isnan(x)
+            cols.append((ok, col + np.clip(np.floor_divide(x[ok] - lo, width).astype(np.int64), 0, last)))
+        for d in np.unique(day).tolist():
+            rows = self._days.get(d)
+            if rows is None:
+                rows = self._days[d] = np.zeros((cfg.tod_bins, self._layout[-1]), dtype=np.int32)
+            on_day = day == d
+            for ok, index in cols:
+                np.add.at(rows, (tod[ok & on_day], index[on_day[ok]]), 1)
 
     def add_many(self, epoch_ms: np.ndarray, hr: np.ndarray, hr_fast: np.ndarray, ln: np.ndarray) -> None:
         """Count many quiet ticks at once (rebuilding from stored ticks); same as
         calling :meth:`add` for each."""
+        self._flush()
         cfg = self.config
         t = np.asarray(epoch_ms, dtype=np.int64)
         if t.size == 0:
@@ -203,6 +254,7 @@ class Baseline:
 
     def update(self, epoch_ms: int) -> None:
         """Recompute estimates from the last ``days`` local days (an update point)."""
+        self._flush()
         cfg = self.config
         self._slot = epoch_ms // cfg.update_every_ms
         today = self.day_of(epoch_ms)
@@ -215,20 +267,31 @@ class Baseline:
         pooled = per_bin.sum(axis=0)
         n_pooled = int(pooled[: self._layout[1]].sum())
         progress = min(1.0, n_pooled / cfg.calibration_ticks)
-        pooled_stats = [_median_mad(pooled[self._layout[k] : self._layout[k + 1]], q)
-                        for k, q in enumerate(QUANTITIES)]
+        # every histogram of the update in one call: per quantity, row b is bin b and row
+        # tod_bins all bins pooled; quantities side by side, shorter ones padded with empty bins
+        width_max = max(q.n_bins for q in QUANTITIES)
+        hist = np.zeros((len(QUANTITIES), cfg.tod_bins + 1, width_max), dtype=np.int64)
+        for k, q in enumerate(QUANTITIES):
+            cols = slice(self._layout[k], self._layout[k + 1])
+            hist[k, :-1, : q.n_bins] = per_bin[:, cols]
+            hist[k, -1, : q.n_bins] = pooled[cols]
+        per_row = np.repeat(np.arange(len(QUANTITIES)), cfg.tod_bins + 1)
+        meds, mads = _median_mad_rows(hist.reshape(-1, width_max), self._lo[per_row], self._width[per_row])
+        stats = [(meds[k * (cfg.tod_bins + 1) : (k + 1) * (cfg.tod_bins + 1)],
+                  mads[k * (cfg.tod_bins + 1) : (k + 1) * (cfg.tod_bins + 1)]) for k in range(len(QUANTITIES))]
         estimates = []
         for b in range(cfg.tod_bins):
             n_b = int(per_bin[b, : self._layout[1]].sum())
             w_bin = min(1.0, n_b / cfg.bin_full_ticks)
             values: list[float] = []
             for k, q in enumerate(QUANTITIES):
-                med_p, mad_p = pooled_stats[k]
-                if np.isnan(med_p):
+                meds, mads = stats[k]
+                med_p, mad_p = meds[-1], mads[-1]
+                if math.isnan(med_p):
                     centre, spread = q.prior_centre, q.prior_spread
                 else:
-                    med_b, mad_b = _median_mad(per_bin[b, self._layout[k] : self._layout[k + 1]], q)
-                    if np.isnan(med_b):
+                    med_b, mad_b = meds[b], mads[b]
+                    if math.isnan(med_b):
                         med_b, mad_b = med_p, mad_p
                     personal_c = w_bin * med_b + (1 - w_bin) * med_p
                     personal_s = max(MAD_TO_SD * (w_bin * mad_b + (1 - w_bin) * mad_p), q.min_spread)
@@ -249,6 +312,7 @@ class Baseline:
     def copy(self, config: BaselineConfig | None = None) -> Baseline:
         """The same counted ticks, estimates not yet computed (e.g. to reuse what one
         analysis learned as the starting point of another)."""
+        self._flush()
         other = Baseline(config or self.config, self.tz)
         other._days = {day: rows.copy() for day, rows in self._days.items()}
         return other
@@ -259,6 +323,7 @@ class Baseline:
 
     @property
     def days_held(self) -> int:
+        self._flush()
         return len(self._days)
 
     def _prior(self, progress: float) -> Estimate:

@@ -30,6 +30,7 @@ import numpy as np
 
 from attune.db import db_transaction
 from attune.ingest.store import beats_read
+from attune.signals.artifacts import BeatCleaner
 from attune.signals.baseline import Baseline
 from attune.signals.events import (
     BaselineSampled,
@@ -40,6 +41,7 @@ from attune.signals.events import (
     StateChanged,
     Tick,
 )
+from attune.signals.features import FeatureStream, TickFeatures
 from attune.signals.pipeline import AnalysisConfig, Analyzer
 from attune.signals.storage import (
     analysis_run_record,
@@ -170,18 +172,35 @@ def analysis_self_calibrated(
         b, calibration_ticks=min(b.calibration_ticks, SELF_CALIBRATION_TICKS),
         bin_full_ticks=min(b.bin_full_ticks, SELF_CALIBRATION_TICKS // 2),
     ))
-    half = None if progress is None else (lambda done, total: progress(done // 2, total))
-    first = Analyzer(cfg, tz=tz)
+    # Cleaning and features do not depend on the baseline: computed once, both passes
+    # take the same ticks (what Analyzer.push would compute, chunking changes nothing).
     epoch = np.asarray(epoch_ms, dtype=np.int64)
-    for i in range(0, epoch.size, CHUNK_BEATS):
+    n = epoch.size
+    cleaner, stream = BeatCleaner(cfg.artifacts), FeatureStream(cfg.features)
+    first = Analyzer(cfg, tz=tz, ticks=False)  # learns the baseline only
+    shared: list[TickFeatures] = []
+    for i in range(0, n, CHUNK_BEATS):
         sl = slice(i, i + CHUNK_BEATS)
-        first.push(epoch[sl], rr_ms[sl], segment_id[sl], flags[sl])
-        if half is not None:
-            half(min(epoch.size, i + CHUNK_BEATS), epoch.size)
+        shared.append(stream.push(cleaner.push(epoch[sl], rr_ms[sl], segment_id[sl], flags[sl])))
+        first.push_features(shared[-1])
+        if progress is not None:
+            progress(min(n, i + CHUNK_BEATS) // 2, n)
+    shared.append(stream.push(cleaner.finish()))
+    first.push_features(shared[-1])
     first.finish()
-    learned = first.baseline.copy()
-    second = None if progress is None else (lambda done, total: progress(total // 2 + done // 2, total))
-    return analysis_run(epoch, rr_ms, segment_id, flags, config=cfg, baseline=learned, progress=second)
+    # the second pass scores with the learned baseline, as analysis_run would
+    second = Analyzer(cfg, baseline=first.baseline.copy())
+    result = AnalysisResult(beats=int(n))
+    if n:
+        result.first_beat_ms, result.last_beat_ms = int(epoch[0]), int(epoch[-1])
+    for k, f in enumerate(shared[:-1]):
+        result.collect(second.push_features(f))
+        if progress is not None:
+            progress(n // 2 + min(n, (k + 1) * CHUNK_BEATS) // 2, n)
+    result.collect(second.push_features(shared[-1]))
+    result.collect(second.finish())
+    result.beats_dropped = cleaner.beats_dropped
+    return result
 
 
 # -- files ------------------------------------------------------------------------------------

@@ -60,6 +60,11 @@ def _opt(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
+def _opts(x: np.ndarray) -> list[float | None]:
+    """:func:`_opt` of every element (one list, no call per element)."""
+    return [None if v != v else v for v in x.tolist()]  # v != v: NaN
+
+
 class Analyzer:
     """Stateful analysis of one beat stream. Memory and per-tick cost stay flat.
 
@@ -70,12 +75,21 @@ class Analyzer:
         Baseline to continue from (e.g. rebuilt from stored ticks); a fresh one otherwise.
     tz : tzinfo
         Local time zone for the time-of-day baseline (ignored if ``baseline`` is given).
+    ticks : bool
+        False for a pass that only learns (the baseline): the same analysis without
+        building the :class:`Tick` and :class:`StateChanged` events nobody reads.
     """
 
     def __init__(
-        self, config: AnalysisConfig = AnalysisConfig(), baseline: Baseline | None = None, tz: tzinfo = UTC
+        self,
+        config: AnalysisConfig = AnalysisConfig(),
+        baseline: Baseline | None = None,
+        tz: tzinfo = UTC,
+        *,
+        ticks: bool = True,
     ) -> None:
         self.config = config
+        self._ticks = ticks  # False: a calibration pass, no Tick / StateChanged events
         self.cleaner = BeatCleaner(config.artifacts)
         self.features = FeatureStream(config.features)
         self.baseline = baseline if baseline is not None else Baseline(config.baseline, tz)
@@ -93,6 +107,12 @@ class Analyzer:
         """Add beats (arrays, arrival order); return the events that became final."""
         batch = self.cleaner.push(epoch_ms, rr_ms, segment_id, flags)
         return self._on_ticks(self.features.push(batch))
+
+    def push_features(self, f: TickFeatures) -> list[Event]:
+        """Add ticks already through cleaning and features (by a :class:`BeatCleaner` and
+        :class:`FeatureStream` of this ``config``): what :meth:`push` does after them, so
+        several analyses of the same beats can share that work. Do not mix with :meth:`push`."""
+        return self._on_ticks(f)
 
     def push_beats(self, beats: Sequence[Beat]) -> list[Event]:
         """Add stored beats (as the recorder hands them to its listeners)."""
@@ -122,9 +142,10 @@ class Analyzer:
         st = cfg.states
         # plain Python lists: per-element numpy access would cost more than the work
         cols = (f.epoch_ms.tolist(), f.valid.tolist(), f.hr_bpm.tolist(), f.hr_fast_bpm.tolist(),
-                f.rmssd_ms.tolist(), f.ln_rmssd.tolist(), f.sdnn_ms.tolist(), f.coverage.tolist(),
+                _opts(f.rmssd_ms), f.ln_rmssd.tolist(), _opts(f.sdnn_ms), f.coverage.tolist(),
                 f.artifact_fraction.tolist())
         baseline, machine, episodes = self.baseline, self.machine, self.episodes
+        ticks = self._ticks
         for t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art in zip(*cols, strict=True):
             if baseline.update_due(t):
                 baseline.update(t)
@@ -138,17 +159,17 @@ class Analyzer:
             scored = score_compute(hr, hr_fast, ln, est, cfg.score) if valid else None
             state = machine.step(t, scored)
             shown = UNKNOWN if not valid else (CALIBRATING if not calibrated else state)
-            tick = Tick(
-                t, shown, _opt(hr), _opt(hr_fast), _opt(rmssd), _opt(ln), _opt(sdnn), coverage, art,
-                None if scored is None else scored.score,
-                None if scored is None else scored.z_hr,
-                None if scored is None else scored.z_ln_rmssd,
-                est.progress,
-            )
-            events.append(tick)
-            if shown != self._shown:
-                events.append(StateChanged(t, shown, self._shown))
-                self._shown = shown
+            if ticks:
+                events.append(Tick(
+                    t, shown, _opt(hr), _opt(hr_fast), rmssd, _opt(ln), sdnn, coverage, art,
+                    None if scored is None else scored.score,
+                    None if scored is None else scored.z_hr,
+                    None if scored is None else scored.z_ln_rmssd,
+                    est.progress,
+                ))
+                if shown != self._shown:
+                    events.append(StateChanged(t, shown, self._shown))
+            self._shown = shown
             self._shown_ms = t
             if scored is not None:
                 hr_fast_excess = scored.hr_excess_bpm if math.isnan(hr_fast) else hr_fast - est.hr_fast_bpm

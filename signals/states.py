@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from attune.signals.baseline import Estimate
 from attune.signals.events import ACTIVATED, HIGH, PHYSICAL, RECOVERING, SETTLED
@@ -85,9 +86,9 @@ class StateConfig:
     gap_reset_s: float = 60.0
 
 
-@dataclass(frozen=True)
-class Scored:
-    """A valid tick compared with the baseline."""
+class Scored(NamedTuple):
+    """A valid tick compared with the baseline (a named tuple: one is made per valid tick,
+    five times faster than a frozen dataclass)."""
 
     score: float
     z_hr: float
@@ -214,37 +215,40 @@ class StateMachine:
                 runs[name] = 0
                 starts[name] = None
         need = self._need
-        done = {name: runs[name] >= need[name] for name in need}
+
+        def done(name: str) -> bool:  # the condition has held for its dwell
+            return runs[name] >= need[name]
+
         st = self.state
         new = st
-        if st != PHYSICAL and done["exert"]:
+        if st != PHYSICAL and done("exert"):
             new = PHYSICAL
         elif st == PHYSICAL:
-            if done["rest"]:
+            if done("rest"):
                 new = RECOVERING
                 self.after_physical = True
         elif st == SETTLED:
             # a spike must be abrupt; a score already at `high` needs no proof of that
-            if done["activate"] and (s.score >= c.high_score or self.rise(epoch_ms, s.score) >= c.rise_score):
+            if done("activate") and (s.score >= c.high_score or self.rise(epoch_ms, s.score) >= c.rise_score):
                 new = ACTIVATED
         elif st == ACTIVATED:
-            if done["high"]:
+            if done("high"):
                 new = HIGH
-            elif done["release"]:
+            elif done("release"):
                 new = RECOVERING
         elif st == HIGH:
-            if done["release"]:
+            if done("release"):
                 new = RECOVERING
-            elif done["high_exit"]:
+            elif done("high_exit"):
                 new = ACTIVATED
         elif st == RECOVERING:
             in_state_s = (epoch_ms - (self.entered_ms or epoch_ms)) / 1000
             if self.after_physical:
-                if done["settle"] or in_state_s >= c.physical_recovery_max_s:
+                if done("settle") or in_state_s >= c.physical_recovery_max_s:
                     new = SETTLED
-            elif done["activate"]:
+            elif done("activate"):
                 new = ACTIVATED
-            elif done["settle"]:
+            elif done("settle"):
                 new = SETTLED
         if new != st:
             trigger = {PHYSICAL: "exert", RECOVERING: "release" if st != PHYSICAL else "rest",

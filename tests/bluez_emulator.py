@@ -63,7 +63,7 @@ The emulator runs its own asyncio event loop in a background thread, so plain
 synchronous tests drive it::
 
     with PrivateDBus() as bus, BlueZEmulator(bus.address) as bluez:
-        strap = bluez.add_device("C8:2E:11:0A:12:34", "Polar H10 0A123456", battery=87)
+        strap = bluez.add_device(StrapSpec("C8:2E:11:0A:12:34", "Polar H10 0A123456", battery=87))
         ...  # start the code under test with DBUS_SYSTEM_BUS_ADDRESS=bus.address
         strap.wait_notifying(timeout=10)
         assert strap.notify(bytes([0x10, 72, 0x20, 0x03]))
@@ -130,6 +130,7 @@ __all__ = [
     "DeviceStats",
     "DiscoveryFilter",
     "EmulatedDevice",
+    "StrapSpec",
     "uuid16",
 ]
 
@@ -159,7 +160,7 @@ SERIAL_NUMBER: Final = uuid16(0x2A25)
 FIRMWARE_REVISION: Final = uuid16(0x2A26)
 CLIENT_CHARACTERISTIC_CONFIGURATION: Final = uuid16(0x2902)
 
-#: Keys accepted in ``add_device(device_info=...)`` and the characteristic each one fills.
+#: Keys accepted in ``StrapSpec(device_info=...)`` and the characteristic each one fills.
 DEVICE_INFORMATION_FIELDS: Final[Mapping[str, str]] = {
     "manufacturer_name": MANUFACTURER_NAME,
     "model_number": MODEL_NUMBER,
@@ -210,6 +211,92 @@ def _failed(text: str) -> DBusError:
 
 
 # --------------------------------------------------------------------------- public value types
+
+
+@dataclass(frozen=True)
+class StrapSpec:
+    """One emulated heart-rate strap: identity, advertisement, GATT database, timing.
+
+    Give it to :meth:`BlueZEmulator.add_device`. Only ``address`` and ``name`` are needed;
+    the defaults are a present, unpaired chest strap with Heart Rate and Battery services.
+
+    Attributes:
+        address: Bluetooth address, ``"XX:XX:XX:XX:XX:XX"`` (any case; stored upper case).
+        name: Advertised local name (BlueZ ``Name``/``Alias``).
+        rssi: Signal strength in dBm reported with each advertisement.
+        present: Whether the strap starts in range and worn.
+        address_type: ``"random"`` (most straps) or ``"public"``.
+        heart_rate: Whether it has the Heart Rate service with Heart Rate
+            Measurement (``0x2A37``, notify).
+        body_location: Body Sensor Location (``0x2A38``) value, e.g. ``0x01``
+            (chest); ``None`` leaves the characteristic out. Needs ``heart_rate``.
+        battery: Battery Level in percent (``0x180F``/``0x2A19``); ``None``
+            leaves the Battery service out.
+        device_info: Device Information strings, keyed by ``"manufacturer_name"``,
+            ``"model_number"``, ``"serial_number"``, ``"firmware_revision"``;
+            missing keys leave their characteristic out, ``None``/empty leaves
+            the service out.
+        advertised_uuids: Service UUIDs in the advertisement (full 128-bit);
+            default: the Heart Rate service if ``heart_rate``.
+        manufacturer_data: Advertised manufacturer data by company ID.
+        service_data: Advertised service data by UUID.
+        appearance: GAP appearance (``0x0341``: heart rate belt).
+        paired: Whether BlueZ already knows the strap as paired/bonded (its
+            object then exists before any scan and never expires).
+        mtu: ATT MTU reported on the characteristics.
+        connect_timeout: Seconds a ``Connect()`` to an absent strap waits for it
+            to come back before failing (the kernel's LE connection timeout,
+            shortened).
+        connect_error: Error text of that failure (``org.bluez.Error.Failed``).
+        service_discovery_time: Seconds between ``Connected=True`` and the GATT
+            objects appearing.
+        advertise_while_connected: Whether the strap keeps advertising while
+            connected (some allow a second central).
+
+    Raises:
+        ValueError: for a malformed address or a bad option.
+    """
+
+    address: str
+    name: str
+    rssi: int = -60
+    present: bool = True
+    address_type: Literal["public", "random"] = "random"
+    heart_rate: bool = True
+    body_location: int | None = 0x01
+    battery: int | None = 100
+    device_info: Mapping[str, str] | None = None
+    advertised_uuids: Sequence[str] | None = None
+    manufacturer_data: Mapping[int, bytes] | None = None
+    service_data: Mapping[str, bytes] | None = None
+    appearance: int = 0x0341
+    paired: bool = False
+    mtu: int = 23
+    connect_timeout: float = 2.0
+    connect_error: str = LE_ABORT_BY_LOCAL
+    service_discovery_time: float = 0.02
+    advertise_while_connected: bool = False
+
+    def __post_init__(self) -> None:
+        info = dict(self.device_info or {})
+        unknown = set(info) - set(DEVICE_INFORMATION_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown device_info keys {sorted(unknown)}; known: {sorted(DEVICE_INFORMATION_FIELDS)}")
+        if self.body_location is not None and not self.heart_rate:
+            raise ValueError("body_location needs heart_rate=True (it is part of the Heart Rate service)")
+        for label, byte in (("body_location", self.body_location), ("battery", self.battery)):
+            if byte is not None and not 0 <= byte <= 0xFF:
+                raise ValueError(f"{label} must fit in one byte, not {byte}")
+        advertised = self.advertised_uuids
+        if advertised is None:
+            advertised = [HEART_RATE_SERVICE] if self.heart_rate else []
+        # normalised once, here: the rest of the emulator reads these as given
+        set_ = object.__setattr__  # frozen
+        set_(self, "address", _normalise_address(self.address))
+        set_(self, "device_info", info)
+        set_(self, "advertised_uuids", tuple(uuid.lower() for uuid in advertised))
+        set_(self, "manufacturer_data", dict(self.manufacturer_data or {}))
+        set_(self, "service_data", {uuid.lower(): data for uuid, data in (self.service_data or {}).items()})
 
 
 @dataclass
@@ -569,46 +656,26 @@ class _GattDescriptor1(ServiceInterface):
 # --------------------------------------------------------------------------- D-Bus objects: device
 
 
-@dataclass(frozen=True)
-class _DeviceConfig:
-    address: str
-    local_name: str
-    address_type: Literal["public", "random"]
-    advertised_uuids: tuple[str, ...]
-    manufacturer_data: Mapping[int, bytes]
-    service_data: Mapping[str, bytes]
-    appearance: int
-    mtu: int
-    connect_timeout: float
-    connect_error: str
-    service_discovery_time: float
-    advertise_while_connected: bool
-
-
 class _Device(ServiceInterface):
     """``org.bluez.Device1`` plus the strap's state. Used on the emulator's loop thread only."""
 
     def __init__(
         self,
         core: "_Core",
-        config: _DeviceConfig,
-        gatt: list[_ServiceModel],
-        *,
-        rssi: int,
-        present: bool,
-        paired: bool,
+        config: StrapSpec,
     ) -> None:
         super().__init__(DEVICE_INTERFACE)
         self.core = core
         self.config = config
-        self.gatt = gatt
+        self.gatt = _build_gatt(heart_rate=config.heart_rate, body_location=config.body_location,
+                                battery=config.battery, device_info=config.device_info or {})
         self.address = config.address
-        self.local_name = config.local_name
+        self.local_name = config.name
         self.path = f"{core.adapter.path}/dev_{config.address.replace(':', '_')}"
-        self.rssi = rssi
-        self.present = present
-        self.paired = paired
-        self.bonded = paired
+        self.rssi = config.rssi
+        self.present = config.present
+        self.paired = config.paired
+        self.bonded = config.paired
         self.trusted = False
         self.blocked = False
         self.alias = ""
@@ -1622,102 +1689,20 @@ class BlueZEmulator:
 
     # -- devices
 
-    def add_device(
-        self,
-        address: str,
-        name: str,
-        *,
-        rssi: int = -60,
-        present: bool = True,
-        address_type: Literal["public", "random"] = "random",
-        heart_rate: bool = True,
-        body_location: int | None = 0x01,
-        battery: int | None = 100,
-        device_info: Mapping[str, str] | None = None,
-        advertised_uuids: Sequence[str] | None = None,
-        manufacturer_data: Mapping[int, bytes] | None = None,
-        service_data: Mapping[str, bytes] | None = None,
-        appearance: int = 0x0341,
-        paired: bool = False,
-        mtu: int = 23,
-        connect_timeout: float = 2.0,
-        connect_error: str = LE_ABORT_BY_LOCAL,
-        service_discovery_time: float = 0.02,
-        advertise_while_connected: bool = False,
-    ) -> EmulatedDevice:
-        """Add a heart-rate strap.
-
-        Args:
-            address: Bluetooth address, ``"XX:XX:XX:XX:XX:XX"`` (any case).
-            name: Advertised local name (BlueZ ``Name``/``Alias``).
-            rssi: Signal strength in dBm reported with each advertisement.
-            present: Whether the strap starts in range and worn.
-            address_type: ``"random"`` (most straps) or ``"public"``.
-            heart_rate: Whether it has the Heart Rate service with Heart Rate
-                Measurement (``0x2A37``, notify).
-            body_location: Body Sensor Location (``0x2A38``) value, e.g. ``0x01``
-                (chest); ``None`` leaves the characteristic out. Needs ``heart_rate``.
-            battery: Battery Level in percent (``0x180F``/``0x2A19``); ``None``
-                leaves the Battery service out.
-            device_info: Device Information strings, keyed by ``"manufacturer_name"``,
-                ``"model_number"``, ``"serial_number"``, ``"firmware_revision"``;
-                missing keys leave their characteristic out, ``None``/empty leaves
-                the service out.
-            advertised_uuids: Service UUIDs in the advertisement (full 128-bit);
-                default: the Heart Rate service if ``heart_rate``.
-            manufacturer_data: Advertised manufacturer data by company ID.
-            service_data: Advertised service data by UUID.
-            appearance: GAP appearance (``0x0341``: heart rate belt).
-            paired: Whether BlueZ already knows the strap as paired/bonded (its
-                object then exists before any scan and never expires).
-            mtu: ATT MTU reported on the characteristics.
-            connect_timeout: Seconds a ``Connect()`` to an absent strap waits for it
-                to come back before failing (the kernel's LE connection timeout,
-                shortened).
-            connect_error: Error text of that failure (``org.bluez.Error.Failed``).
-            service_discovery_time: Seconds between ``Connected=True`` and the GATT
-                objects appearing.
-            advertise_while_connected: Whether the strap keeps advertising while
-                connected (some allow a second central).
+    def add_device(self, spec: StrapSpec) -> EmulatedDevice:
+        """Add a heart-rate strap described by ``spec``.
 
         Raises:
-            ValueError: for a malformed address, a duplicate, or a bad option.
+            ValueError: for a duplicate address.
         """
-        address = _normalise_address(address)
-        info = dict(device_info or {})
-        unknown = set(info) - set(DEVICE_INFORMATION_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown device_info keys {sorted(unknown)}; known: {sorted(DEVICE_INFORMATION_FIELDS)}")
-        if body_location is not None and not heart_rate:
-            raise ValueError("body_location needs heart_rate=True (it is part of the Heart Rate service)")
-        for label, byte in (("body_location", body_location), ("battery", battery)):
-            if byte is not None and not 0 <= byte <= 0xFF:
-                raise ValueError(f"{label} must fit in one byte, not {byte}")
-        if advertised_uuids is None:
-            advertised_uuids = [HEART_RATE_SERVICE] if heart_rate else []
-        config = _DeviceConfig(
-            address=address,
-            local_name=name,
-            address_type=address_type,
-            advertised_uuids=tuple(uuid.lower() for uuid in advertised_uuids),
-            manufacturer_data=dict(manufacturer_data or {}),
-            service_data={uuid.lower(): data for uuid, data in (service_data or {}).items()},
-            appearance=appearance,
-            mtu=mtu,
-            connect_timeout=connect_timeout,
-            connect_error=connect_error,
-            service_discovery_time=service_discovery_time,
-            advertise_while_connected=advertise_while_connected,
-        )
-        gatt = _build_gatt(heart_rate=heart_rate, body_location=body_location, battery=battery, device_info=info)
 
         def create() -> _Device:
-            device = _Device(self._core, config, gatt, rssi=rssi, present=present, paired=paired)
+            device = _Device(self._core, spec)
             self._core.add_device(device)
             return device
 
         handle = EmulatedDevice(self, self._call(create))
-        self._devices[address] = handle
+        self._devices[spec.address] = handle
         return handle
 
     def device(self, address: str) -> EmulatedDevice:

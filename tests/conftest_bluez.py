@@ -7,7 +7,7 @@ Registered from ``tests/conftest.py`` with ``pytest_plugins = ["conftest_bluez"]
   test process (or the processes it starts with ``os.environ``) can reach the real
   system bus.
 * ``bluez``: a started :class:`~bluez_emulator.BlueZEmulator` serving ``org.bluez`` on
-  that bus, with no devices yet (add them with ``bluez.add_device(...)``).
+  that bus, with no devices yet (add them with ``bluez.add_device(StrapSpec(...))``).
 
 Both skip when ``dbus-daemon`` is not installed, and fail instead when
 ``ATTUNE_REQUIRE_ALL=1`` (as in CI), so a missing install step cannot hide behind a

@@ -48,6 +48,7 @@ from bluez_emulator import (
     SERIAL_NUMBER,
     BlueZEmulator,
     DiscoveryFilter,
+    StrapSpec,
 )
 
 STRAP = "C8:2E:11:0A:12:34"
@@ -308,9 +309,9 @@ def bleak_process(bus_address: str, name: str, **args: Any) -> Iterator[BleakPro
 
 
 def test_scan_finds_present_strap_with_name_rssi_and_advertisement(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    bluez.add_device(STRAP, STRAP_NAME, rssi=-58, manufacturer_data={POLAR_COMPANY_ID: b"\x3f\x00\x00"})
-    bluez.add_device(OTHER, OTHER_NAME, present=False)  # strap in the drawer
-    bluez.add_device("D0:00:00:00:00:01", "Some Speaker", heart_rate=False, body_location=None)
+    bluez.add_device(StrapSpec(STRAP, STRAP_NAME, rssi=-58, manufacturer_data={POLAR_COMPANY_ID: b"\x3f\x00\x00"}))
+    bluez.add_device(StrapSpec(OTHER, OTHER_NAME, present=False))  # strap in the drawer
+    bluez.add_device(StrapSpec("D0:00:00:00:00:01", "Some Speaker", heart_rate=False, body_location=None))
 
     with bleak_process(dbus_system_bus, "scan", timeout=0.6, service_uuids=[HEART_RATE_SERVICE]) as bleak:
         bluez.wait_discovering(timeout=10)
@@ -334,7 +335,7 @@ def test_scan_finds_present_strap_with_name_rssi_and_advertisement(bluez: BlueZE
 
 
 def test_connect_read_and_receive_exact_notifications(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    strap = bluez.add_device(STRAP, STRAP_NAME, battery=87, body_location=0x01, device_info=DEVICE_INFO)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, battery=87, body_location=0x01, device_info=DEVICE_INFO))
     reads = [BATTERY_LEVEL, BODY_SENSOR_LOCATION, MANUFACTURER_NAME, MODEL_NUMBER, SERIAL_NUMBER, FIRMWARE_REVISION]
 
     with bleak_process(dbus_system_bus, "read_and_notify", address=STRAP, reads=reads, count=3) as bleak:
@@ -369,7 +370,7 @@ def test_connect_read_and_receive_exact_notifications(bluez: BlueZEmulator, dbus
 
 
 def test_optional_services_are_left_out(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    strap = bluez.add_device(STRAP, STRAP_NAME, battery=None, body_location=None, device_info={"model_number": "X"})
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, battery=None, body_location=None, device_info={"model_number": "X"}))
 
     with bleak_process(
         dbus_system_bus, "read_and_notify", address=STRAP, reads=[BATTERY_LEVEL, MODEL_NUMBER], count=1
@@ -387,7 +388,7 @@ def test_optional_services_are_left_out(bluez: BlueZEmulator, dbus_system_bus: s
 
 
 def test_link_loss_fires_disconnected_callback(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    strap = bluez.add_device(STRAP, STRAP_NAME)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME))
 
     with bleak_process(dbus_system_bus, "link_loss", address=STRAP) as bleak:
         strap.wait_notifying(timeout=15)
@@ -402,9 +403,9 @@ def test_link_loss_fires_disconnected_callback(bluez: BlueZEmulator, dbus_system
 
 
 def test_absent_strap_is_not_found_and_cannot_be_connected(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    bluez.add_device(OTHER, OTHER_NAME)
+    bluez.add_device(StrapSpec(OTHER, OTHER_NAME))
     # Paired earlier, so BlueZ has an object for it, but not worn now.
-    absent = bluez.add_device(STRAP, STRAP_NAME, present=False, paired=True, connect_timeout=0.3)
+    absent = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, present=False, paired=True, connect_timeout=0.3))
 
     with bleak_process(dbus_system_bus, "absent", present_address=OTHER, absent_address=STRAP) as bleak:
         result = bleak.result()
@@ -423,7 +424,7 @@ def test_absent_strap_is_not_found_and_cannot_be_connected(bluez: BlueZEmulator,
 
 
 def test_strap_that_comes_back_is_found_and_reconnected(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    strap = bluez.add_device(STRAP, STRAP_NAME, battery=55)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, battery=55))
     attempt_timeout = 0.4
 
     with bleak_process(dbus_system_bus, "reconnect", address=STRAP, attempt_timeout=attempt_timeout) as bleak:
@@ -447,7 +448,7 @@ def test_strap_that_comes_back_is_found_and_reconnected(bluez: BlueZEmulator, db
 
 
 def test_retry_connector_survives_an_aborted_connection(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    strap = bluez.add_device(STRAP, STRAP_NAME, battery=90)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, battery=90))
     strap.fail_next_connects(1)
 
     with bleak_process(dbus_system_bus, "retry_connect", address=STRAP) as bleak:
@@ -465,7 +466,7 @@ async def test_bleak_in_process_with_a_fresh_event_loop(bluez: BlueZEmulator) ->
     test a new loop, so the manager connects to this test's bus. Emulator calls block,
     hence ``asyncio.to_thread``.
     """
-    strap = bluez.add_device(STRAP, STRAP_NAME, battery=64)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, battery=64))
     found = await BleakScanner.discover(timeout=0.5, service_uuids=[HEART_RATE_SERVICE], return_adv=True)
     assert list(found) == [STRAP]
     queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -513,7 +514,7 @@ async def _call(
 
 
 async def test_managed_objects_describe_adapter_and_known_strap(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    bluez.add_device(STRAP, STRAP_NAME, paired=True)
+    bluez.add_device(StrapSpec(STRAP, STRAP_NAME, paired=True))
     bus = await _connect_client(dbus_system_bus)
     try:
         reply = await _call(bus, "/", "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")
@@ -535,7 +536,7 @@ async def test_managed_objects_describe_adapter_and_known_strap(bluez: BlueZEmul
 async def test_link_loss_signals_come_in_bluez_order(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
     from dbus_fast import MessageType
 
-    strap = bluez.add_device(STRAP, STRAP_NAME, paired=True)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, paired=True))
     bus = await _connect_client(dbus_system_bus)
     signals: list[tuple[str, Any]] = []
 
@@ -587,7 +588,7 @@ async def test_discovery_sessions_are_per_client(bluez: BlueZEmulator, dbus_syst
 
 
 async def test_calls_to_a_forgotten_device_fail_with_unknown_object(bluez: BlueZEmulator, dbus_system_bus: str) -> None:
-    strap = bluez.add_device(STRAP, STRAP_NAME, paired=True)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, paired=True))
     bus = await _connect_client(dbus_system_bus)
     try:
         reply = await _call(bus, "/org/bluez/hci0", "org.bluez.Adapter1", "RemoveDevice", "o", [strap.path])

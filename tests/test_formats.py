@@ -1,4 +1,4 @@
-"""Tests for ``ingest/formats.py``: reading RR-interval files from common tools.
+"""Tests for ``ingest/formats/``: reading RR-interval files from common tools.
 
 Three layers:
 

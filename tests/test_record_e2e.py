@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from bluez_emulator import BlueZEmulator, EmulatedDevice
+from bluez_emulator import BlueZEmulator, EmulatedDevice, StrapSpec
 
 from attune.ingest.hrm import HeartRateMeasurement, hrm_encode, hrm_parse
 
@@ -115,8 +115,8 @@ def ticks_of(payloads: list[bytes]) -> list[int]:
 
 
 def test_scan_lists_straps(bluez: BlueZEmulator, tmp_path: Path) -> None:
-    bluez.add_device(STRAP, STRAP_NAME, rssi=-58, device_info=DEVICE_INFO)
-    bluez.add_device("F0:0D:00:00:00:01", "Kitchen scale", heart_rate=False, body_location=None, battery=None)
+    bluez.add_device(StrapSpec(STRAP, STRAP_NAME, rssi=-58, device_info=DEVICE_INFO))
+    bluez.add_device(StrapSpec("F0:0D:00:00:00:01", "Kitchen scale", heart_rate=False, body_location=None, battery=None))
     result = subprocess.run(
         [sys.executable, "-m", "attune.cli", "scan", "--timeout", "1"],
         env=fast_env(tmp_path / "x.sqlite"), capture_output=True, text=True, timeout=30,
@@ -130,7 +130,7 @@ def test_record_real_payloads_link_loss_and_reconnect(
     bluez: BlueZEmulator, record: Callable[..., subprocess.Popen[str]], tmp_path: Path, shared_data: Path
 ) -> None:
     db = tmp_path / "attune.sqlite"
-    strap = bluez.add_device(STRAP, STRAP_NAME, battery=77, device_info=DEVICE_INFO)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, battery=77, device_info=DEVICE_INFO))
     proc = record()  # no --device: the first HR strap found
     strap.wait_notifying(timeout=20)
 
@@ -185,7 +185,7 @@ def test_strap_absent_at_start_then_worn(
     bluez: BlueZEmulator, record: Callable[..., subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     db = tmp_path / "attune.sqlite"
-    strap = bluez.add_device(STRAP, STRAP_NAME, present=False)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, present=False))
     proc = record("--device", STRAP_NAME)  # by name
     wait_for("two fruitless scans", lambda: query(db, "SELECT count(*) FROM status_event WHERE kind='scan_miss'")[0][0] >= 2)
     assert proc.poll() is None  # still trying
@@ -201,7 +201,7 @@ def test_silent_link_is_treated_as_lost(
 ) -> None:
     """Connected, but no notification for longer than the watchdog: reconnect."""
     db = tmp_path / "attune.sqlite"
-    strap = bluez.add_device(STRAP, STRAP_NAME)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME))
     proc = record("--device", STRAP.lower())  # by address, any case
     strap.wait_notifying(timeout=20)
     send_paced(strap, [hrm_encode(60, [1024])] * 3)
@@ -217,7 +217,7 @@ def test_sigkill_loses_at_most_a_second_and_restart_appends(
     bluez: BlueZEmulator, record: Callable[..., subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     db = tmp_path / "attune.sqlite"
-    strap = bluez.add_device(STRAP, STRAP_NAME)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME))
     proc = record()
     strap.wait_notifying(timeout=20)
     rate_hz = 20

@@ -14,6 +14,7 @@ from attune.signals.baseline import (
     Baseline,
     BaselineConfig,
     _median_mad,
+    _median_mad_rows,
 )
 
 DAY_MS = 86_400_000
@@ -120,3 +121,67 @@ def test_min_spread_floor():
     est = b.estimate(MONDAY_UTC)
     assert est.hr_spread_bpm >= 2.0 and est.ln_rmssd_spread >= 0.15
     assert MAD_TO_SD == pytest.approx(1.4826)
+
+
+def _median_mad_reference(counts: np.ndarray, q) -> tuple[float, float]:
+    """The one-histogram formula as it was before updates were vectorised (issue 11)."""
+    n = counts.sum()
+    if n == 0:
+        return np.nan, np.nan
+    cum = np.cumsum(counts)
+    half = n / 2.0
+    i = int(np.searchsorted(cum, half))
+    before = cum[i - 1] if i else 0
+    median = q.lo + q.width * (i + (half - before) / counts[i])
+    centres = q.lo + q.width * (np.arange(counts.size) + 0.5)
+    dist = np.abs(centres - median)
+    order = np.argsort(dist, kind="stable")
+    j = int(np.searchsorted(np.cumsum(counts[order]), half))
+    return float(median), float(dist[order][j])
+
+
+def test_vectorised_median_mad_equals_the_formula_exactly():
+    # all quantities in one call, padded rows, empty rows, sparse and single-bin histograms
+    rng = np.random.default_rng(7)
+    width_max = max(q.n_bins for q in QUANTITIES)
+    rows, los, widths, expected = [], [], [], []
+    for q in QUANTITIES:
+        for kind in range(40):
+            counts = np.zeros(q.n_bins, dtype=np.int64)
+            if kind % 10 == 1:
+                counts[rng.integers(q.n_bins)] = rng.integers(1, 5)
+            elif kind % 10 != 0:
+                centre, spread = rng.integers(q.n_bins), rng.integers(1, 60)
+                idx = np.clip(rng.normal(centre, spread, rng.integers(1, 400)).astype(int), 0, q.n_bins - 1)
+                np.add.at(counts, idx, 1)
+            rows.append(np.pad(counts, (0, width_max - q.n_bins)))
+            los.append(q.lo)
+            widths.append(q.width)
+            expected.append(_median_mad_reference(counts, q))
+    meds, mads = _median_mad_rows(np.array(rows), np.array(los), np.array(widths))
+    got = list(zip(meds, mads, strict=True))
+    for (m, d), (em, ed) in zip(got, expected, strict=True):
+        assert (m == em or (np.isnan(m) and np.isnan(em))) and (d == ed or (np.isnan(d) and np.isnan(ed)))
+
+
+def test_queued_adds_count_exactly_as_one_by_one():
+    """Baseline.add queues ticks and counts them in bulk; the histograms equal those of
+    the per-tick formula it replaced (bin edges, NaN, out of range, a DST change)."""
+    zone = ZoneInfo("Europe/Berlin")
+    b = Baseline(BaselineConfig(), zone)
+    reference: dict[int, np.ndarray] = {}
+    rng = np.random.default_rng(3)
+    start = 1_774_740_000_000  # 2026-03-28T23:20Z: the night Berlin moves to summer time
+    for k in range(3000):
+        t = start + 5000 * k
+        hr = float(rng.choice([20.0 + 0.25 * rng.integers(0, 900), rng.uniform(10, 260), np.nan]))
+        vals = (hr, hr + float(rng.normal(0, 2)), float(rng.choice([0.01 * rng.integers(0, 720), rng.uniform(-1, 8)])))
+        b.add(t, *vals)
+        local = t + b._offset_ms(t)
+        rows = reference.setdefault(local // DAY_MS, np.zeros((b.config.tod_bins, b._layout[-1]), dtype=np.int32))
+        row = rows[(local // 3_600_000) % 24 * b.config.tod_bins // 24]
+        for (lo, width, last, col), x in zip(b._bins, vals, strict=True):
+            if not np.isnan(x):
+                row[col + min(max(int((x - lo) // width), 0), last)] += 1
+    assert b.days_held == len(reference)
+    assert all(np.array_equal(b._days[d], reference[d]) for d in reference)

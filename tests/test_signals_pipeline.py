@@ -16,7 +16,7 @@ from attune.db import DatabaseMissing, db_connect
 from attune.ingest.events import Notification
 from attune.ingest.hrm import hrm_encode
 from attune.ingest.recorder import Recorder
-from attune.signals.artifacts import ArtifactConfig
+from attune.signals.artifacts import ArtifactConfig, BeatCleaner
 from attune.signals.baseline import BaselineConfig
 from attune.signals.batch import (
     analysis_import_hook,
@@ -34,6 +34,7 @@ from attune.signals.events import (
     StateChanged,
     Tick,
 )
+from attune.signals.features import FeatureStream
 from attune.signals.live import LivePipeline
 from attune.signals.pipeline import AnalysisConfig, Analyzer
 from attune.signals.simulate import day_simulate, morning_epoch_ms
@@ -81,6 +82,25 @@ def test_streaming_equals_batch_and_latency_bound_holds(sim):
             assert at <= limit, (e.epoch_ms, at, limit)
             worst = max(worst, at - e.epoch_ms)
     print(f"streaming == batch over {n} beats; worst tick publication delay {worst / 1000:.1f} s")
+
+
+def test_shared_features_and_calibration_pass_change_nothing(sim):
+    """What analysis_self_calibrated relies on: ticks cleaned once and given to
+    push_features give the events of push; a ticks=False pass gives the same events but
+    Tick/StateChanged, and ends with the same baseline."""
+    whole = Analyzer(QUICK)
+    events = whole.push(sim.epoch_ms, sim.rr_ms, sim.segment_id, sim.flags) + whole.finish()
+    cleaner, stream = BeatCleaner(QUICK.artifacts), FeatureStream(QUICK.features)
+    shared = [stream.push(cleaner.push(sim.epoch_ms[i : i + 5000], sim.rr_ms[i : i + 5000],
+                                       sim.segment_id[i : i + 5000], sim.flags[i : i + 5000]))
+              for i in range(0, len(sim), 5000)] + [stream.push(cleaner.finish())]
+    fed, quiet = Analyzer(QUICK), Analyzer(QUICK, ticks=False)
+    assert [e for f in shared for e in fed.push_features(f)] + fed.finish() == events
+    learned = [e for f in shared for e in quiet.push_features(f)] + quiet.finish()
+    assert learned == [e for e in events if not isinstance(e, Tick | StateChanged)]
+    assert quiet.baseline.estimates() == whole.baseline.estimates()
+    assert quiet.baseline.copy()._days.keys() == whole.baseline.copy()._days.keys()
+    assert all(np.array_equal(quiet.baseline._days[d], whole.baseline._days[d]) for d in whole.baseline._days)
 
 
 def _record(conn, sim, live: LivePipeline) -> Recorder:

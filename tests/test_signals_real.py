@@ -20,10 +20,10 @@ CONDITIONS = ("sitting", "arithmetic", "recovery", "standing", "breathing", "neu
 def p37(request):
     shared_data = request.getfixturevalue("shared_data")
     folder = shared_data / "labeled_conditions_p37"
-    result, _ = analysis_file(folder / "vu_ams_ecg_rr_labeled.csv", tz=UTC)
+    result, beats = analysis_file(folder / "vu_ams_ecg_rr_labeled.csv", tz=UTC)
     events = pd.read_csv(folder / "events_with_epoch_ms.csv").pivot(index="conditions", columns="datapoint",
                                                                      values="epoch_ms")
-    return result, events
+    return result, events, beats
 
 
 def _during(ticks, start, end, skip_ms=60_000):
@@ -32,26 +32,45 @@ def _during(ticks, start, end, skip_ms=60_000):
 
 
 def test_labelled_conditions_report(p37):
-    result, events = p37
-    print(f"\n{'condition':11s} {'ticks':>5s} {'HR':>6s} {'lnRMSSD':>7s} {'score':>6s}  states")
+    """Per condition, the ticks report the heart rate the ECG-derived beats give, and the
+    conditions differ as physiology says they should; the one episode is at standing up."""
+    result, events, beats = p37
+
     def med(xs: list[float]) -> float:
         return float(np.median(xs)) if xs else float("nan")
 
+    print(f"\n{'condition':11s} {'ticks':>5s} {'HR':>6s} {'beatsHR':>7s} {'lnRMSSD':>7s} {'score':>6s}  states")
+    hr, ln = {}, {}
     for c in CONDITIONS:
-        ticks = _during(result.ticks, events.loc[c, "start"], events.loc[c, "end"])
+        start, end = events.loc[c, "start"], events.loc[c, "end"]
+        ticks = _during(result.ticks, start, end)
         valid = [t for t in ticks if t.score is not None]
-        print(f"{c:11s} {len(ticks):5d} {med([t.hr_bpm for t in valid]):6.1f} "
-              f"{med([t.ln_rmssd for t in valid]):7.2f} {med([t.score for t in valid]):6.2f}  "
-              f"{dict(Counter(t.state for t in ticks).most_common())}")
+        hr[c], ln[c] = med([t.hr_bpm for t in valid]), med([t.ln_rmssd for t in valid])
+        # the reference: heart rate straight from the clean beats the ticks' 60 s windows cover
+        inside = (beats.epoch_ms >= start) & (beats.epoch_ms <= end) & (beats.flags == 0)
+        beats_hr = 60_000 / float(np.median(beats.rr_ms[inside]))
+        print(f"{c:11s} {len(ticks):5d} {hr[c]:6.1f} {beats_hr:7.1f} {ln[c]:7.2f} "
+              f"{med([t.score for t in valid]):6.2f}  {dict(Counter(t.state for t in ticks).most_common())}")
+        assert len(ticks) >= 20 and len(valid) >= len(ticks) / 2, c  # ~2 min of 5 s ticks, mostly valid
+        assert np.isfinite([hr[c], ln[c]]).all(), c
+        assert abs(hr[c] - beats_hr) <= 0.03 * beats_hr, (c, hr[c], beats_hr)
+    # posture and exertion raise heart rate and lower vagal HRV; slow breathing raises it
+    assert hr["sitting"] < hr["standing"] < hr["walking"] < hr["biking"]
+    assert ln["sitting"] > ln["standing"] > ln["biking"] and ln["walking"] > ln["biking"]
+    assert ln["breathing"] > ln["sitting"]
+    located = []
     for ep in result.episodes:
         inside = [c for c in CONDITIONS if events.loc[c, "start"] - 60_000 <= ep.onset_ms <= events.loc[c, "end"]]
         print(f"episode at {inside or 'a transition'}: peak {ep.peak_score:.1f}, ΔHR {ep.delta_hr_bpm:+.1f} bpm, "
               f"ΔlnRMSSD {ep.delta_ln_rmssd:+.2f}, {ep.duration_s:.0f} s")
+        assert ep.delta_hr_bpm > 0 and ep.delta_ln_rmssd < 0  # an activation: HR up, HRV down
+        located += inside
+    assert located == ["standing"]
 
 
 @pytest.mark.parametrize("condition", ["walking", "biking"])
 def test_walking_and_biking_are_physical(p37, condition):
-    result, events = p37
+    result, events, _ = p37
     start, end = events.loc[condition, "start"], events.loc[condition, "end"]
     ticks = [t for t in _during(result.ticks, start, end) if t.state != UNKNOWN]
     states = Counter(t.state for t in ticks)
@@ -63,7 +82,7 @@ def test_walking_and_biking_are_physical(p37, condition):
 
 @pytest.mark.parametrize("condition", ["sitting", "recovery", "breathing", "neurotask"])
 def test_quiet_conditions_are_settled(p37, condition):
-    result, events = p37
+    result, events, _ = p37
     ticks = [t for t in _during(result.ticks, events.loc[condition, "start"], events.loc[condition, "end"])
              if t.state != UNKNOWN]
     assert Counter(t.state for t in ticks)[SETTLED] / len(ticks) >= 0.8

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
-from bluez_emulator import BlueZEmulator
+from bluez_emulator import BlueZEmulator, StrapSpec
 
 from attune.ingest.hrm import hrm_encode
 
@@ -42,7 +42,7 @@ def _wait(what: str, predicate, timeout: float = 30.0) -> None:  # type: ignore[
 
 
 def test_run_records_serves_and_survives_a_dropout(bluez: BlueZEmulator, tmp_path: Path) -> None:
-    strap = bluez.add_device(STRAP, STRAP_NAME, battery=64)
+    strap = bluez.add_device(StrapSpec(STRAP, STRAP_NAME, battery=64))
     port = _free_port()
     env = {**os.environ, "ATTUNE_WATCHDOG_S": "3", "ATTUNE_BACKOFF_CAP_S": "1", "ATTUNE_SCAN_TIMEOUT_S": "2",
            "PYTHONUNBUFFERED": "1"}
