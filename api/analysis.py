@@ -10,11 +10,11 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from attune.api.timefmt import iso
 from attune.db import sql_span
 from attune.signals.events import ACTIVATED, HIGH
 from attune.signals.features import FeatureConfig
 from attune.signals.states import StateConfig
+from attune.timeutil import epoch_ms_to_iso as iso
 
 # Plain words for the states (seeds/README.md: gentle and descriptive, never alarming).
 STATE_WORDS = {

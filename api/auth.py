@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 
+from attune.timeutil import now_ms
+
 SESSION_COOKIE = "attune_session"
 SESSION_MAX_AGE_S = 365 * 24 * 3600
 PAIRING_CODE_TTL_S = 600.0
@@ -60,10 +62,6 @@ def host_is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 # -- pairing codes and tokens (database) ------------------------------------------------------

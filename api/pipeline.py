@@ -12,7 +12,6 @@ from typing import Any
 
 from attune.api.analysis import state_words
 from attune.api.live import LiveHub
-from attune.api.timefmt import iso
 from attune.ingest.recorder import Recorder
 from attune.signals.events import (
     EpisodeAnnounced,
@@ -22,6 +21,7 @@ from attune.signals.events import (
     Tick,
 )
 from attune.signals.live import LivePipeline
+from attune.timeutil import epoch_ms_to_iso as iso
 
 
 def _r(x: float | None, nd: int) -> float | None:

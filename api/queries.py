@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import statistics
-import time
 from collections import Counter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from attune import timeutil
 from attune.api import analysis
 from attune.api.models import (
     Calibration,
@@ -26,17 +26,13 @@ from attune.api.models import (
     Timeline,
 )
 from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
-from attune.api.timefmt import from_epoch_ms
+from attune.timeutil import epoch_ms_to_datetime
 
 # Link life as the recorder stores it (attune.ingest.recorder / collector).
 _LINK_KINDS = ("recording_started", "recording_stopped", "connected", "disconnected", "link_silent",
                "scan_miss", "connect_failed", "retry_wait")
 HR_RECENT_BEATS = 8
 UNNAMED = "not named yet"
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 # -- status -----------------------------------------------------------------------------------
@@ -70,7 +66,7 @@ def _connection(
 
 
 def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchdog_s: float) -> Status:
-    now_ms = _now_ms()
+    now_ms = timeutil.now_ms()
     beats = conn.execute(
         "SELECT epoch_ms, rr_ms, flags FROM beat ORDER BY epoch_ms DESC, id DESC LIMIT ?", (HR_RECENT_BEATS,)
     ).fetchall()
@@ -113,30 +109,30 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
         device=device,
         battery_pct=battery,
         contact=contact,
-        last_beat_at=from_epoch_ms(last_beat_ms) if last_beat_ms is not None else None,
+        last_beat_at=epoch_ms_to_datetime(last_beat_ms) if last_beat_ms is not None else None,
         last_beat_age_s=round((now_ms - last_beat_ms) / 1000, 1) if last_beat_ms is not None else None,
         hr_bpm=hr,
         score=tick.score if fresh_tick else None,
         state=tick.state if fresh_tick else None,
         state_words=analysis.state_words(tick.state) if fresh_tick else None,
         calibration=Calibration(**analysis.calibration(conn)),
-        now=from_epoch_ms(now_ms),
+        now=epoch_ms_to_datetime(now_ms),
     )
 
 
 # -- episodes and moments -------------------------------------------------------------------------
 def _tag_out(tag: Tag) -> TagOut:
-    return TagOut(label=tag.label, note=tag.note, updated_at=from_epoch_ms(tag.updated_epoch_ms))
+    return TagOut(label=tag.label, note=tag.note, updated_at=epoch_ms_to_datetime(tag.updated_epoch_ms))
 
 
 def _episode_model(row: analysis.EpisodeRow, tag: Tag | None) -> Episode:
     end_ms = row.extent_end_ms
     return Episode(
         id=row.id,
-        start=from_epoch_ms(row.onset_ms),
-        end=from_epoch_ms(row.end_ms) if row.end_ms is not None else None,
+        start=epoch_ms_to_datetime(row.onset_ms),
+        end=epoch_ms_to_datetime(row.end_ms) if row.end_ms is not None else None,
         open=row.end_ms is None,
-        peak_at=from_epoch_ms(row.peak_ms),
+        peak_at=epoch_ms_to_datetime(row.peak_ms),
         duration_s=round((end_ms - row.onset_ms) / 1000, 1),
         peak_score=round(row.peak_score, 2),
         hr_rise_bpm=round(row.delta_hr_bpm, 1),
@@ -152,7 +148,7 @@ def _episode_model(row: analysis.EpisodeRow, tag: Tag | None) -> Episode:
 
 def moment_out(tag: Tag) -> Moment:
     return Moment(
-        id=tag.id, start=from_epoch_ms(tag.start_epoch_ms), end=from_epoch_ms(tag.end_epoch_ms),
+        id=tag.id, start=epoch_ms_to_datetime(tag.start_epoch_ms), end=epoch_ms_to_datetime(tag.end_epoch_ms),
         label=tag.label, note=tag.note, origin=tag.origin,  # type: ignore[arg-type]
     )
 
@@ -194,15 +190,15 @@ def timeline_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, max_points:
             if buckets.state[run_start] is not None:
                 states.append(StateSpan(
                     state=buckets.state[run_start],
-                    start=from_epoch_ms(from_ms + run_start * bucket_ms),
-                    end=from_epoch_ms(min(to_ms, from_ms + i * bucket_ms)),
+                    start=epoch_ms_to_datetime(from_ms + run_start * bucket_ms),
+                    end=epoch_ms_to_datetime(min(to_ms, from_ms + i * bucket_ms)),
                 ))
             run_start = i
     episodes, moments = episodes_and_moments(conn, from_ms, to_ms)
     return Timeline(
-        from_=from_epoch_ms(from_ms),
-        to=from_epoch_ms(to_ms),
-        first_at=from_epoch_ms(from_ms),
+        from_=epoch_ms_to_datetime(from_ms),
+        to=epoch_ms_to_datetime(to_ms),
+        first_at=epoch_ms_to_datetime(from_ms),
         bucket_s=bucket_ms / 1000,
         hr_bpm=buckets.hr_bpm,
         ln_rmssd=buckets.ln_rmssd,
@@ -230,8 +226,8 @@ def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo
         parts[_PARTS[local.hour // 6]] += 1
     recoveries = [e.recovery_s for e in named if e.recovery_s is not None]
     return Summary(
-        from_=from_epoch_ms(from_ms),
-        to=from_epoch_ms(to_ms),
+        from_=epoch_ms_to_datetime(from_ms),
+        to=epoch_ms_to_datetime(to_ms),
         episodes=len(named),
         by_label=by_label,
         time_of_day=[PartOfDay(part=p, count=parts[p]) for p in _PARTS],  # type: ignore[arg-type]

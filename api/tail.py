@@ -15,7 +15,7 @@ from pathlib import Path
 
 from attune.api import analysis
 from attune.api.live import LiveHub
-from attune.api.timefmt import iso
+from attune.timeutil import epoch_ms_to_iso as iso
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from rich.table import Table
 from attune import __version__, defaults
 from attune.db import db_connect, db_writer_lock
 from attune.errors import AttuneError
+from attune.timeutil import epoch_ms_to_iso, iso_to_epoch_ms
 
 if TYPE_CHECKING:
     import asyncio  # imported where used: --help need not load it
@@ -106,7 +107,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 # -- import / export --------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from attune.ingest.exchange import ImportRefused, epoch_ms_check, epoch_ms_to_iso, iso_to_epoch_ms, rr_import
+    from attune.ingest.exchange import ImportRefused, epoch_ms_check, rr_import
     from attune.ingest.formats import RRFormatError
     from attune.signals.batch import analysis_import_hook, analysis_pending_finish
 
@@ -143,7 +144,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from attune.ingest.exchange import beats_export, iso_to_epoch_ms
+    from attune.ingest.exchange import beats_export
 
     settings = _settings(args)
     conn = db_connect(settings.db, create=False)  # reads only: a mistyped path creates nothing

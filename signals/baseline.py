@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 
 import numpy as np
+
+from attune.timeutil import tz_offset_ms
 
 MAD_TO_SD = 1.4826  # MAD of a normal distribution times this is its SD
 
@@ -112,12 +114,6 @@ def _median_mad(counts: np.ndarray, q: Quantity) -> tuple[float, float]:
     order = np.argsort(dist, kind="stable")
     j = int(np.searchsorted(np.cumsum(counts[order]), half))
     return float(median), float(dist[order][j])
-
-
-def tz_offset_ms(epoch_ms: int, tz: tzinfo) -> int:
-    """Offset of local time from UTC at ``epoch_ms`` (ms)."""
-    off = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).astimezone(tz).utcoffset()
-    return int(off.total_seconds() * 1000) if off is not None else 0
 
 
 @dataclass

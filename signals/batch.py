@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -39,7 +37,7 @@ from attune.signals.events import (
     StateChanged,
     Tick,
 )
-from attune.signals.pipeline import AnalysisConfig, Analyzer
+from attune.signals.pipeline import DEFAULT_CONFIG, AnalysisConfig, Analyzer
 from attune.signals.storage import (
     analysis_run_record,
     baseline_rebuild,
@@ -48,6 +46,7 @@ from attune.signals.storage import (
     episodes_overlapping,
     results_replace,
 )
+from attune.timeutil import epoch_ms_to_iso, local_tz
 
 SYNTHETIC_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: start of files without any time
 CHUNK_BEATS = 20_000  # beats per push in batch (bounds memory; results do not depend on it)
@@ -56,24 +55,6 @@ SPAN_TAIL_MS = 10 * 60_000  # ... and reads this far past it so episodes crossin
 SELF_CALIBRATION_TICKS = 120  # a file analysed alone: 10 min of its own quiet ticks suffice
 
 Progress = Callable[[int, int], None]  # (beats done, beats total)
-DEFAULT_CONFIG = AnalysisConfig()
-
-
-def local_tz() -> tzinfo:
-    """The machine's time zone with its DST rules ($TZ, else /etc/localtime, else UTC)."""
-    name = os.environ.get("TZ")
-    if name:
-        try:
-            return ZoneInfo(name.lstrip(":"))
-        except (ValueError, KeyError, OSError):
-            pass
-    try:
-        with open("/etc/localtime", "rb") as fh:
-            return ZoneInfo.from_file(fh, key="localtime")
-    except OSError:
-        from datetime import datetime
-
-        return datetime.now().astimezone().tzinfo or UTC
 
 
 @dataclass
@@ -339,8 +320,6 @@ def analysis_pending_finish(
     rows = conn.execute("SELECT id, from_ms, to_ms, reason FROM analysis_pending ORDER BY id").fetchall()
     for pending_id, from_ms, to_ms, reason in rows:
         if say is not None:
-            from attune.ingest.exchange import epoch_ms_to_iso
-
             say(f"finishing analysis left pending by an interrupted {reason}: "
                 f"{epoch_ms_to_iso(from_ms)} → {epoch_ms_to_iso(to_ms)}")
         analysis_store_span(conn, int(from_ms), int(to_ms), tz=tz, pending_done=(int(pending_id),))

@@ -56,6 +56,9 @@ class AnalysisConfig:
     episodes: EpisodeConfig = field(default_factory=EpisodeConfig)
 
 
+DEFAULT_CONFIG = AnalysisConfig()  # shared by live and batch: one set of parameters
+
+
 def _opt(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
