@@ -13,10 +13,8 @@ import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,14 +23,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from attune import __version__
-from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, token_valid, tokens_invalid
+from attune.api import routes_day, routes_export, routes_live, routes_pair, routes_status, routes_tags
+from attune.api.auth import AuthGuard, AuthPolicy, token_valid, tokens_invalid
 from attune.api.database import Database
+from attune.api.deps import STATIC_DIR, AppContext
 from attune.api.live import LiveHub
 from attune.api.tags import TagError
+from attune.api.tail import db_tail
 
 log = logging.getLogger(__name__)
-
-STATIC_DIR = Path(str(resources.files("attune.api").joinpath("static")))
 
 # The page loads nothing from elsewhere; say so to the browser as well.
 SECURITY_HEADERS = [
@@ -43,24 +42,6 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
-
-
-@dataclass
-class AppContext:
-    """What every route needs; one per app."""
-
-    db: Database
-    live: LiveHub
-    mode: Literal["live", "stored"]
-    policy: AuthPolicy
-    limiter: FailureLimiter = field(default_factory=FailureLimiter)
-    watchdog_s: float = 10.0
-    tail_interval_s: float = 1.0
-    recorder: Any = None  # live mode: the Recorder, whose storage health /api/status reports
-
-
-def context(request: Request) -> AppContext:
-    return request.app.state.ctx
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -189,16 +170,6 @@ def app_create(
     tail_interval_s: float = 1.0,
 ) -> FastAPI:
     """The app for one database. ``mode='stored'`` tails the database for live events."""
-    from attune.api import (
-        routes_day,
-        routes_export,
-        routes_live,
-        routes_pair,
-        routes_status,
-        routes_tags,
-    )
-    from attune.api.tail import db_tail
-
     ctx = AppContext(
         db=Database(db_path), live=live or LiveHub(), mode=mode,
         policy=AuthPolicy.for_bind(bind_host), watchdog_s=watchdog_s, tail_interval_s=tail_interval_s,

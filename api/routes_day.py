@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from attune.api import queries
-from attune.api.app import AppContext, context
+from attune.api.deps import AppContext, context
 from attune.api.models import Episodes, Problem, Summary, Timeline, ZonedTime
 from attune.timeutil import datetime_to_epoch_ms, local_day_bounds_ms
 

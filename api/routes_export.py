@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from attune.api import analysis, queries
-from attune.api.app import AppContext, context
 from attune.api.database import Database
+from attune.api.deps import AppContext, context
 from attune.api.models import Problem, ZonedTime
 from attune.api.tags import tags_overlapping
 from attune.ingest.exchange import beats_query

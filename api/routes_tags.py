@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
 
 from attune.api import analysis, queries
-from attune.api.app import AppContext, context
+from attune.api.deps import AppContext, context
 from attune.api.models import Episode, Label, LabelIn, Labels, Moment, MomentIn, Problem, TagIn
 from attune.api.tags import (
     LabelInfo,

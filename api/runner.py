@@ -29,12 +29,12 @@ from attune.api import pipeline
 from attune.api.app import app_create
 from attune.api.live import LiveHub
 from attune.api.runtime import server_announced
-from attune.cli import stop_signals_install
 from attune.config import Settings
 from attune.db import db_connect, db_writer_lock
 from attune.errors import AttuneError
 from attune.ingest.events import Beat
 from attune.ingest.recorder import Recorder
+from attune.shutdown import stop_signals_install
 from attune.timeutil import epoch_ms_to_iso as iso
 
 log = logging.getLogger(__name__)

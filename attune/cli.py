@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -19,10 +17,10 @@ from rich.table import Table
 from attune import __version__, defaults
 from attune.db import db_connect, db_writer_lock
 from attune.errors import AttuneError
+from attune.shutdown import stop_signals_install
 from attune.timeutil import epoch_ms_to_iso, iso_to_epoch_ms
 
 if TYPE_CHECKING:
-    import asyncio  # imported where used: --help need not load it
 
     from attune.config import Settings
 
@@ -39,16 +37,6 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
-
-
-def stop_signals_install(stop: asyncio.Event) -> None:
-    """Ctrl-C and SIGTERM set ``stop``: long-running commands shut down gracefully."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not main thread
-            loop.add_signal_handler(sig, stop.set)
 
 
 # -- scan ---------------------------------------------------------------------------------
