@@ -44,6 +44,19 @@ SECURITY_HEADERS = [
 ]
 
 
+_BUSY_CODES = {getattr(sqlite3, "SQLITE_BUSY", 5), getattr(sqlite3, "SQLITE_LOCKED", 6)}
+
+
+def db_busy(exc: sqlite3.Error) -> bool:
+    """True if ``exc`` says only that another connection holds the lock (SQLITE_BUSY /
+    SQLITE_LOCKED, extended codes included): the one error a retry can cure."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _BUSY_CODES
+    text = str(exc).lower()
+    return "database is locked" in text or "database table is locked" in text or "database is busy" in text
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
@@ -219,12 +232,16 @@ def app_create(
     async def _bad_tag(_request: Request, exc: TagError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    @app.exception_handler(sqlite3.OperationalError)
-    async def _busy(_request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
-        # the only operational error a healthy database gives: locked for too long
-        log.warning("database busy: %s", exc)
-        return JSONResponse({"detail": "the database is busy; try again in a moment"},
-                            status_code=503, headers={"Retry-After": "2"})
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def _database(request: Request, exc: sqlite3.DatabaseError) -> JSONResponse:
+        if db_busy(exc):  # a healthy database locked for too long: worth a retry
+            log.warning("database busy: %s", exc)
+            return JSONResponse({"detail": "the database is busy; try again in a moment"},
+                                status_code=503, headers={"Retry-After": "2"})
+        # anything else (a missing table, an I/O error, a damaged file) will not pass by retrying
+        log.error("%s %s: database error", request.method, request.url.path, exc_info=exc)
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        return JSONResponse({"detail": f"database error: {detail}"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
