@@ -26,11 +26,12 @@ from attune.api.models import (
     Timeline,
 )
 from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
+from attune.ingest.events import LinkKind
 from attune.timeutil import epoch_ms_to_datetime
 
 # Link life as the recorder stores it (attune.ingest.recorder / collector).
-_LINK_KINDS = ("recording_started", "recording_stopped", "connected", "disconnected", "link_silent",
-               "scan_miss", "connect_failed", "retry_wait")
+_LINK_KINDS = (LinkKind.RECORDING_STARTED, LinkKind.RECORDING_STOPPED, LinkKind.CONNECTED, LinkKind.DISCONNECTED,
+               LinkKind.LINK_SILENT, LinkKind.SCAN_MISS, LinkKind.CONNECT_FAILED, LinkKind.RETRY_WAIT)
 HR_RECENT_BEATS = 8
 UNNAMED = "not named yet"
 
@@ -53,14 +54,14 @@ def _connection(
         " ORDER BY epoch_ms DESC, id DESC LIMIT 1",
         _LINK_KINDS,
     ).fetchone()
-    if last is None or last["kind"] == "recording_stopped":
+    if last is None or last["kind"] == LinkKind.RECORDING_STOPPED:
         return "not_recording", last
     # in `serve` mode a recorder elsewhere may have died without saying so: after two
     # minutes without a beat or a word from it, call it not recording
     latest_ms = max(last["epoch_ms"], last_beat_ms or 0)
     if mode == "stored" and now_ms - latest_ms > 120_000:
         return "not_recording", last
-    if last["kind"] == "connected":
+    if last["kind"] == LinkKind.CONNECTED:
         return "connected", last
     return "reconnecting", last
 

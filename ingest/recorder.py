@@ -26,7 +26,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from attune.ingest.events import Beat, DeviceInfo, LinkEvent, Notification
+from attune.ingest.events import Beat, DeviceInfo, LinkEvent, LinkKind, Notification
 from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse, rr_1024_to_ms
 from attune.ingest.plausibility import BeatFlag, beat_flags_for
 from attune.ingest.timestamps import BeatClock, ClockConfig
@@ -37,7 +37,7 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 JOURNAL_MAX_STATEMENTS = 2_000  # commit early past this: bounds what a failed write keeps
 
 BeatListener = Callable[[list[Beat]], None]
-StatusListener = Callable[[str, dict, int], None]  # kind, value, epoch_ms
+StatusListener = Callable[[LinkKind, dict, int], None]  # kind, value, epoch_ms
 
 
 @dataclass
@@ -195,16 +195,16 @@ class Recorder:
         self._begin()
         if event.device is not None:
             self._device_id = device_upsert(self.conn, event.device)
-        if event.kind in ("connected", "disconnected", "link_silent", "recording_stopped"):
+        if event.kind in (LinkKind.CONNECTED, LinkKind.DISCONNECTED, LinkKind.LINK_SILENT, LinkKind.RECORDING_STOPPED):
             # whatever comes next is not continuous with what came before
             self.clock.break_chain("reconnect" if self.stats.segments else "connect")
             self._prev_rr_1024 = None
             self._contact = None
         self.status_event(event.kind, event.value, wall_ns=event.wall_ns)
-        if event.kind in ("connected", "disconnected", "recording_stopped"):
+        if event.kind in (LinkKind.CONNECTED, LinkKind.DISCONNECTED, LinkKind.RECORDING_STOPPED):
             self.commit()
 
-    def status_event(self, kind: str, value: dict | None = None, *, wall_ns: int | None = None) -> None:
+    def status_event(self, kind: LinkKind, value: dict | None = None, *, wall_ns: int | None = None) -> None:
         self._begin()
         epoch_ms = (wall_ns if wall_ns is not None else time.time_ns()) // 1_000_000
         value = value or {}
@@ -227,7 +227,7 @@ class Recorder:
             if self._contact is not None:
                 self.clock.break_chain("contact")
                 self._prev_rr_1024 = None
-            self.status_event("contact", {"contact": parsed.contact}, wall_ns=n.arrival_wall_ns)
+            self.status_event(LinkKind.CONTACT, {"contact": parsed.contact}, wall_ns=n.arrival_wall_ns)
             self._contact = parsed.contact
         rr_ms = parsed.rr_ms
         stamped = self.clock.stamp(n.arrival_mono_ns, n.arrival_wall_ns, rr_ms)
@@ -269,7 +269,7 @@ class Recorder:
     def _record_bad_packet(self, n: Notification, error: HrmError) -> None:
         self.stats.parse_errors[error.code] += 1
         self._insert_packet(n, 1, str(error))
-        self.status_event("parse_error", {"code": str(error.code), "payload": n.payload.hex()},
+        self.status_event(LinkKind.PARSE_ERROR, {"code": str(error.code), "payload": n.payload.hex()},
                           wall_ns=n.arrival_wall_ns)
         # whatever beats it carried are missing from the chain: say so on the next beat
         self.clock.mark_gap()
@@ -290,7 +290,7 @@ class Recorder:
         self._segment_id = cur.lastrowid
         self.stats.segments += 1
         if reason == "clock":
-            self.status_event("clock_step", {"wall_minus_mono_ms": offset_ms},
+            self.status_event(LinkKind.CLOCK_STEP, {"wall_minus_mono_ms": offset_ms},
                               wall_ns=n.arrival_wall_ns)
 
     def _insert_packet(self, n: Notification, status: int, error: str | None) -> int:
@@ -349,7 +349,7 @@ class Recorder:
             self.storage_error = db_error_explain(exc)
             self.storage_failed_epoch_ms = time.time_ns() // 1_000_000
             log.error("not recording: %s; keeping new beats in memory and retrying", self.storage_error)
-            self._status_publish("storage_failed", {"error": self.storage_error})
+            self._status_publish(LinkKind.STORAGE_FAILED, {"error": self.storage_error})
         else:
             log.debug("storage retry %d failed (%s); next in %.0f s", self._retry_attempt, exc, delay_s)
 
@@ -385,12 +385,12 @@ class Recorder:
         self.storage_error = None
         self._retry_attempt = 0
         self._last_commit = time.monotonic()
-        self.status_event("storage_resumed", {"failed_s": round(failed_s, 1), "held": len(self._pending),
+        self.status_event(LinkKind.STORAGE_RESUMED, {"failed_s": round(failed_s, 1), "held": len(self._pending),
                                               "dropped": self.stats.dropped})
         self.commit()  # what waited in memory follows: pending_store()
         return self.storage_error is None
 
-    def _status_publish(self, kind: str, value: dict) -> None:
+    def _status_publish(self, kind: LinkKind, value: dict) -> None:
         # tells listeners (the live page) without storing: storing is what fails
         for listener in self._status_listeners:
             listener(kind, value, time.time_ns() // 1_000_000)

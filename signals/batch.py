@@ -33,6 +33,7 @@ from attune.signals.events import (
     BaselineUpdated,
     Episode,
     EpisodeEnded,
+    EpisodeStatus,
     Event,
     StateChanged,
     Tick,
@@ -79,7 +80,7 @@ class AnalysisResult:
             elif isinstance(e, StateChanged):
                 self.state_changes.append(e)
             elif isinstance(e, EpisodeEnded):
-                (self.episodes if e.episode.status == "ended" else self.discarded).append(e.episode)
+                (self.episodes if e.episode.status == EpisodeStatus.ENDED else self.discarded).append(e.episode)
             elif isinstance(e, BaselineUpdated):
                 self.baseline_updates.append(e)
             elif isinstance(e, BaselineSampled):

@@ -30,16 +30,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from attune.signals.events import (
-    ACTIVATED,
-    HIGH,
-    PHYSICAL,
-    SETTLED,
-    Episode,
-    EpisodeAnnounced,
-    EpisodeEnded,
-    EpisodeUpdated,
-)
+from attune.signals.events import Episode, EpisodeAnnounced, EpisodeEnded, EpisodeStatus, EpisodeUpdated, State
 
 
 @dataclass(frozen=True)
@@ -126,29 +117,29 @@ class EpisodeTracker:
                     ep.half_recovery_ms = epoch_ms
                 ep.delta_hr = max(ep.delta_hr, delta_hr)
                 ep.delta_ln = min(ep.delta_ln, delta_ln)
-            if state == PHYSICAL:
+            if state == State.PHYSICAL:
                 self._open = None
                 if ep.announced:
-                    events.append(EpisodeEnded(epoch_ms, self._snapshot(ep, "discarded", end_ms=epoch_ms)))
+                    events.append(EpisodeEnded(epoch_ms, self._snapshot(ep, EpisodeStatus.DISCARDED, end_ms=epoch_ms)))
                 return events
             if ep.end_ms is not None:
-                if state in (ACTIVATED, HIGH):  # back within the merge window: same episode
+                if state in (State.ACTIVATED, State.HIGH):  # back within the merge window: same episode
                     ep.end_ms = None
                     if ep.announced:
-                        events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, "open")))
+                        events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
                 elif epoch_ms - ep.end_ms >= cfg.merge_gap_s * 1000:
                     events += self._close(epoch_ms)
                     ep = None
-            elif state == SETTLED and previous != SETTLED:
+            elif state == State.SETTLED and previous != State.SETTLED:
                 ep.end_ms = settled_from_ms if settled_from_ms is not None else epoch_ms
                 if not ep.announced:  # never confirmed: too short or exertion-like
                     self._open = None
                     ep = None
                 else:  # tentative end: final once the merge window has passed
-                    events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, "open")))
+                    events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
             if ep is not None and ep.end_ms is None and score is not None:  # never on an unknown tick
                 events += self._maybe_announce(ep, epoch_ms, state, suspect_exertion, score)
-        if self._open is None and active and state == ACTIVATED and previous == SETTLED:
+        if self._open is None and active and state == State.ACTIVATED and previous == State.SETTLED:
             self._open = self._start(epoch_ms)
             events += self._maybe_announce(self._open, epoch_ms, state, suspect_exertion, score)
         return events
@@ -184,12 +175,12 @@ class EpisodeTracker:
             if suspect:
                 ep.suspect_ms = epoch_ms
             cleared = ep.suspect_ms is None or epoch_ms - ep.suspect_ms >= cfg.suspicion_clear_s * 1000
-            ongoing = state in (ACTIVATED, HIGH) and score >= cfg.confirm_score
+            ongoing = state in (State.ACTIVATED, State.HIGH) and score >= cfg.confirm_score
             if ongoing and cleared and epoch_ms - ep.onset_ms >= cfg.min_duration_s * 1000:
                 ep.announced = True
                 ep.confirmed_ms = epoch_ms
                 ep.announced_peak = ep.peak_score
-                events.append(EpisodeAnnounced(epoch_ms, self._snapshot(ep, "open")))
+                events.append(EpisodeAnnounced(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
             return events
         changed = False
         if not ep.prolonged and epoch_ms - ep.onset_ms >= cfg.prolonged_s * 1000:
@@ -199,7 +190,7 @@ class EpisodeTracker:
             ep.announced_peak = ep.peak_score
             changed = True
         if changed:
-            events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, "open")))
+            events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
         return events
 
     def _close(self, epoch_ms: int) -> list:
@@ -207,7 +198,7 @@ class EpisodeTracker:
         self._open = None
         if ep is None or not ep.announced:
             return []
-        return [EpisodeEnded(epoch_ms, self._snapshot(ep, "ended"))]
+        return [EpisodeEnded(epoch_ms, self._snapshot(ep, EpisodeStatus.ENDED))]
 
     def interrupt(self, epoch_ms: int) -> list:
         """The data stopped (long gap or end of stream): end an open episode where its
@@ -220,7 +211,7 @@ class EpisodeTracker:
             ep.end_ms = ep.last_valid_ms if ep.last_valid_ms is not None else epoch_ms
         return self._close(epoch_ms)
 
-    def _snapshot(self, ep: _Open, status: str, end_ms: int | None = None) -> Episode:
+    def _snapshot(self, ep: _Open, status: EpisodeStatus, end_ms: int | None = None) -> Episode:
         end = end_ms if end_ms is not None else ep.end_ms
         quality = (ep.n_valid / ep.n_ticks) * (ep.coverage_sum / ep.n_valid) if ep.n_valid else 0.0
         half = None if ep.half_recovery_ms is None else (ep.half_recovery_ms - ep.peak_ms) / 1000.0

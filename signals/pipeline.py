@@ -28,18 +28,7 @@ from attune.ingest.events import Beat
 from attune.signals.artifacts import ArtifactConfig, BeatCleaner
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.episodes import EpisodeConfig, EpisodeTracker
-from attune.signals.events import (
-    CALIBRATING,
-    PHYSICAL,
-    RECOVERING,
-    SETTLED,
-    UNKNOWN,
-    BaselineSampled,
-    BaselineUpdated,
-    Event,
-    StateChanged,
-    Tick,
-)
+from attune.signals.events import BaselineSampled, BaselineUpdated, Event, State, StateChanged, Tick
 from attune.signals.features import FeatureConfig, FeatureStream, TickFeatures
 from attune.signals.states import ScoreConfig, StateConfig, StateMachine, score_compute
 
@@ -140,7 +129,7 @@ class Analyzer:
             previous = machine.state
             scored = score_compute(hr, hr_fast, ln, est, cfg.score) if valid else None
             state = machine.step(t, scored)
-            shown = UNKNOWN if not valid else (CALIBRATING if not calibrated else state)
+            shown = State.UNKNOWN if not valid else (State.CALIBRATING if not calibrated else state)
             tick = Tick(
                 t, shown, _opt(hr), _opt(hr_fast), _opt(rmssd), _opt(ln), _opt(sdnn), coverage, art,
                 None if scored is None else scored.score,
@@ -171,12 +160,12 @@ class Analyzer:
         """Queue the tick as a baseline candidate; commit those past the hold-back."""
         if scored is not None:
             if calibrated:
-                quiet = state == SETTLED
+                quiet = state == State.SETTLED
             else:
                 # while calibrating the machine compares with a half-prior baseline and
                 # may sit in `activated`; accept all but exertion and extreme scores so a
                 # person far from the population prior still calibrates
-                quiet = (state != PHYSICAL and not (state == RECOVERING and self.machine.after_physical)
+                quiet = (state != State.PHYSICAL and not (state == State.RECOVERING and self.machine.after_physical)
                          and scored.score < self.config.states.high_score)
             if quiet and self.episodes.open_onset_ms is None:
                 self._quiet.append([t, hr, hr_fast, ln, True])

@@ -49,7 +49,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from attune.signals.baseline import Estimate
-from attune.signals.events import ACTIVATED, HIGH, PHYSICAL, RECOVERING, SETTLED
+from attune.signals.events import State
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ class StateMachine:
 
     def reset(self) -> None:
         """Forget everything (after a gap): back to settled, no runs."""
-        self.state = SETTLED
+        self.state = State.SETTLED
         self.after_physical = False
         self.entered_ms: int | None = None
         self.transition_from_ms: int | None = None
@@ -184,7 +184,7 @@ class StateMachine:
             s.hr_excess_bpm >= c.physical_hr_vagal_bpm and s.ln_rmssd_delta <= -c.physical_ln_drop
         )
 
-    def step(self, epoch_ms: int, s: Scored | None) -> str:
+    def step(self, epoch_ms: int, s: Scored | None) -> State:
         """Advance by one tick (``s`` is None for an invalid tick); return the state."""
         if s is None:
             return self.state  # hold; the caller resets after a long gap
@@ -217,42 +217,42 @@ class StateMachine:
         done = {name: runs[name] >= need[name] for name in need}
         st = self.state
         new = st
-        if st != PHYSICAL and done["exert"]:
-            new = PHYSICAL
-        elif st == PHYSICAL:
+        if st != State.PHYSICAL and done["exert"]:
+            new = State.PHYSICAL
+        elif st == State.PHYSICAL:
             if done["rest"]:
-                new = RECOVERING
+                new = State.RECOVERING
                 self.after_physical = True
-        elif st == SETTLED:
+        elif st == State.SETTLED:
             # a spike must be abrupt; a score already at `high` needs no proof of that
             if done["activate"] and (s.score >= c.high_score or self.rise(epoch_ms, s.score) >= c.rise_score):
-                new = ACTIVATED
-        elif st == ACTIVATED:
+                new = State.ACTIVATED
+        elif st == State.ACTIVATED:
             if done["high"]:
-                new = HIGH
+                new = State.HIGH
             elif done["release"]:
-                new = RECOVERING
-        elif st == HIGH:
+                new = State.RECOVERING
+        elif st == State.HIGH:
             if done["release"]:
-                new = RECOVERING
+                new = State.RECOVERING
             elif done["high_exit"]:
-                new = ACTIVATED
-        elif st == RECOVERING:
+                new = State.ACTIVATED
+        elif st == State.RECOVERING:
             in_state_s = (epoch_ms - (self.entered_ms or epoch_ms)) / 1000
             if self.after_physical:
                 if done["settle"] or in_state_s >= c.physical_recovery_max_s:
-                    new = SETTLED
+                    new = State.SETTLED
             elif done["activate"]:
-                new = ACTIVATED
+                new = State.ACTIVATED
             elif done["settle"]:
-                new = SETTLED
+                new = State.SETTLED
         if new != st:
-            trigger = {PHYSICAL: "exert", RECOVERING: "release" if st != PHYSICAL else "rest",
-                       SETTLED: "settle", ACTIVATED: "activate" if st != HIGH else "high_exit",
-                       HIGH: "high"}[new]
+            trigger = {State.PHYSICAL: "exert", State.RECOVERING: "release" if st != State.PHYSICAL else "rest",
+                       State.SETTLED: "settle", State.ACTIVATED: "activate" if st != State.HIGH else "high_exit",
+                       State.HIGH: "high"}[new]
             self.transition_from_ms = self._run_start[trigger] or epoch_ms
             self.state = new
             self.entered_ms = epoch_ms
-            if new == SETTLED:
+            if new == State.SETTLED:
                 self.after_physical = False
         return self.state

@@ -26,14 +26,7 @@ from attune.signals.batch import (
     analysis_to_dict,
 )
 from attune.signals.cli import add_analyze_parser
-from attune.signals.events import (
-    ACTIVATED,
-    PHYSICAL,
-    EpisodeAnnounced,
-    EpisodeEnded,
-    StateChanged,
-    Tick,
-)
+from attune.signals.events import EpisodeAnnounced, EpisodeEnded, State, StateChanged, Tick
 from attune.signals.live import LivePipeline
 from attune.signals.pipeline import AnalysisConfig, Analyzer
 from attune.signals.simulate import day_simulate, morning_epoch_ms
@@ -67,7 +60,7 @@ def test_streaming_equals_batch_and_latency_bound_holds(sim):
     kinds = {type(e).__name__ for e in whole}
     states = {e.state for e in whole if isinstance(e, Tick)}
     assert {"Tick", "StateChanged", "EpisodeAnnounced", "EpisodeEnded", "BaselineUpdated"} <= kinds
-    assert {ACTIVATED, PHYSICAL, "unknown", "calibrating"} <= states
+    assert {State.ACTIVATED, State.PHYSICAL, "unknown", "calibrating"} <= states
 
     # a tick is final once the first beat after it has been cleaned, i.e. latency_beats
     # after that beat (+1 per merged extra beat nearby): the bound the detection test
