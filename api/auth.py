@@ -168,7 +168,7 @@ class FailureLimiter:
     per_client: int = 5
     window_s: float = 300.0
     _fails: dict[str, deque[float]] = field(default_factory=dict)
-    _all_epoch_ms: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
+    _failed_ms: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _trim(self, q: deque[float], now: float) -> None:
@@ -190,13 +190,13 @@ class FailureLimiter:
     def fails_since(self, epoch_ms: int) -> int:
         """Wrong tries (from any client) at or after ``epoch_ms``."""
         with self._lock:
-            return sum(1 for t in self._all_epoch_ms if t >= epoch_ms)
+            return sum(1 for t in self._failed_ms if t >= epoch_ms)
 
     def failed(self, client: str) -> None:
         now = time.monotonic()
         with self._lock:
             self._fails.setdefault(client, deque()).append(now)
-            self._all_epoch_ms.append(now_ms())
+            self._failed_ms.append(now_ms())
             if len(self._fails) > 10_000:  # forget the oldest clients, never grow unbounded
                 for key in list(self._fails)[:5_000]:
                     del self._fails[key]

@@ -117,7 +117,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 continue
             console.print(
                 f"[green]✓[/green] {path}: {result.beats} beats ({result.format}), "
-                f"{epoch_ms_to_iso(result.first_epoch_ms)} → {epoch_ms_to_iso(result.last_epoch_ms)}"
+                f"{epoch_ms_to_iso(result.first_beat_ms)} → {epoch_ms_to_iso(result.last_beat_ms)}"
                 + (f", {result.skipped_lines} lines skipped" if result.skipped_lines else "")
             )
             for note in result.notes:

@@ -44,8 +44,8 @@ class ImportResult:
     format: str
     beats: int
     segments: int
-    first_epoch_ms: int
-    last_epoch_ms: int
+    first_beat_ms: int
+    last_beat_ms: int
     skipped_lines: int
     notes: tuple[str, ...]
     pending_id: int | None = None  # the analysis_pending row of this import's span

@@ -30,6 +30,7 @@ from attune.ingest.events import Beat, DeviceInfo, LinkEvent, LinkKind, Notifica
 from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse, rr_1024_to_ms
 from attune.ingest.plausibility import BeatFlag, beat_flags_for
 from attune.ingest.timestamps import BeatClock, ClockConfig
+from attune.timeutil import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Recorder:
         self._last_error_log = 0.0
         # storage failures: see the module docstring
         self.storage_error: str | None = None
-        self.storage_failed_epoch_ms: int | None = None
+        self.storage_failed_ms: int | None = None
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s
         self._retry_attempt = 0
@@ -347,7 +348,7 @@ class Recorder:
         self._retry_at = time.monotonic() + delay_s
         if self.storage_error is None:
             self.storage_error = db_error_explain(exc)
-            self.storage_failed_epoch_ms = time.time_ns() // 1_000_000
+            self.storage_failed_ms = now_ms()
             log.error("not recording: %s; keeping new beats in memory and retrying", self.storage_error)
             self._status_publish(LinkKind.STORAGE_FAILED, {"error": self.storage_error})
         else:
@@ -379,7 +380,7 @@ class Recorder:
             self._storage_failed(exc)
             return False
         self._tx_open = False
-        failed_s = (time.time_ns() // 1_000_000 - (self.storage_failed_epoch_ms or 0)) / 1000
+        failed_s = (now_ms() - (self.storage_failed_ms or 0)) / 1000
         log.warning("recording again after %.0f s without storage; writing %d events held in memory",
                     failed_s, len(self._pending))
         self.storage_error = None
@@ -393,4 +394,4 @@ class Recorder:
     def _status_publish(self, kind: LinkKind, value: dict) -> None:
         # tells listeners (the live page) without storing: storing is what fails
         for listener in self._status_listeners:
-            listener(kind, value, time.time_ns() // 1_000_000)
+            listener(kind, value, now_ms())

@@ -303,7 +303,7 @@ def analysis_import_hook(conn: sqlite3.Connection, imported: Any) -> AnalysisRes
     """Analyse the span an import just stored (its first beat to just after its last) and
     clear the span's ``analysis_pending`` row, ``imported.pending_id``."""
     pending = getattr(imported, "pending_id", None)
-    return analysis_store_span(conn, int(imported.first_epoch_ms), int(imported.last_epoch_ms) + 1,
+    return analysis_store_span(conn, int(imported.first_beat_ms), int(imported.last_beat_ms) + 1,
                                pending_done=() if pending is None else (pending,))
 
 

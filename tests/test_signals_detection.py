@@ -15,10 +15,10 @@ from attune.signals.simulate import (
     PersonProfile,
     day_simulate,
     days_simulate,
-    morning_epoch_ms,
+    morning_ms,
 )
 
-START = morning_epoch_ms("2026-03-02")
+START = morning_ms("2026-03-02")
 DAY2 = START + 86_400_000
 SEEDS = (11, 12)  # the thresholds were tuned on seeds 1-6
 
