@@ -166,8 +166,8 @@ async def revocation_watch(ctx: AppContext, interval_s: float = REVOCATION_CHECK
             continue
         try:
             revoked = await asyncio.to_thread(lambda w=watched: tokens_invalid(ctx.db.conn(), w))
-        except sqlite3.OperationalError as exc:  # busy: look again next round
-            log.debug("revocation check skipped: %s", exc)
+        except sqlite3.OperationalError as exc:  # look again next round
+            log.log(logging.DEBUG if db_busy(exc) else logging.WARNING, "revocation check skipped: %s", exc)
             continue
         if revoked:
             log.info("ended %d live stream(s) of revoked pairings", ctx.live.end_tokens(revoked))
