@@ -10,12 +10,12 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from attune.api.timefmt import iso
 from attune.db import sql_span
-from attune.signals.events import ACTIVATED, HIGH
+from attune.signals.events import State
 from attune.signals.features import FeatureConfig
 from attune.signals.states import StateConfig
 from attune.signals.storage import tick_last_ms
+from attune.timeutil import epoch_ms_to_iso as iso
 
 # Plain words for the states (seeds/README.md: gentle and descriptive, never alarming).
 STATE_WORDS = {
@@ -136,7 +136,7 @@ def activated_s(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> float:
     """Time spent activated (or strongly so): one tick stands for its 5 s."""
     n = conn.execute(
         "SELECT count(*) FROM tick WHERE epoch_ms >= ? AND epoch_ms < ? AND state IN (?, ?)",
-        (from_ms, to_ms, ACTIVATED, HIGH),
+        (from_ms, to_ms, State.ACTIVATED, State.HIGH),
     ).fetchone()[0]
     return n * TICK_MS / 1000
 

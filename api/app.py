@@ -14,10 +14,8 @@ import logging
 import mimetypes
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,14 +24,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from attune import __version__
-from attune.api.auth import AuthGuard, AuthPolicy, FailureLimiter, token_valid, tokens_invalid
+from attune.api import routes_day, routes_export, routes_live, routes_pair, routes_status, routes_tags
+from attune.api.auth import AuthGuard, AuthPolicy, token_valid, tokens_invalid
 from attune.api.database import Database
+from attune.api.deps import STATIC_DIR, AppContext
 from attune.api.live import LiveHub
 from attune.api.tags import TagError
+from attune.api.tail import db_tail
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(str(resources.files("attune.api").joinpath("static")))
 # the page is ES modules: with nosniff they need a JavaScript type, and some systems
 # (a Windows registry entry, say) map .js to text/plain
 mimetypes.add_type("text/javascript", ".js")
@@ -49,22 +49,17 @@ SECURITY_HEADERS = [
 ]
 
 
-@dataclass
-class AppContext:
-    """What every route needs; one per app."""
-
-    db: Database
-    live: LiveHub
-    mode: Literal["live", "stored"]
-    policy: AuthPolicy
-    limiter: FailureLimiter = field(default_factory=FailureLimiter)
-    watchdog_s: float = 10.0
-    tail_interval_s: float = 1.0
-    recorder: Any = None  # live mode: the Recorder, whose storage health /api/status reports
+_BUSY_CODES = {getattr(sqlite3, "SQLITE_BUSY", 5), getattr(sqlite3, "SQLITE_LOCKED", 6)}
 
 
-def context(request: Request) -> AppContext:
-    return request.app.state.ctx
+def db_busy(exc: sqlite3.Error) -> bool:
+    """True if ``exc`` says only that another connection holds the lock (SQLITE_BUSY /
+    SQLITE_LOCKED, extended codes included): the one error a retry can cure."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _BUSY_CODES
+    text = str(exc).lower()
+    return "database is locked" in text or "database table is locked" in text or "database is busy" in text
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -176,8 +171,8 @@ async def revocation_watch(ctx: AppContext, interval_s: float = REVOCATION_CHECK
             continue
         try:
             revoked = await asyncio.to_thread(lambda w=watched: tokens_invalid(ctx.db.conn(), w))
-        except sqlite3.OperationalError as exc:  # busy: look again next round
-            log.debug("revocation check skipped: %s", exc)
+        except sqlite3.OperationalError as exc:  # look again next round
+            log.log(logging.DEBUG if db_busy(exc) else logging.WARNING, "revocation check skipped: %s", exc)
             continue
         if revoked:
             log.info("ended %d live stream(s) of revoked pairings", ctx.live.end_tokens(revoked))
@@ -193,16 +188,6 @@ def app_create(
     tail_interval_s: float = 1.0,
 ) -> FastAPI:
     """The app for one database. ``mode='stored'`` tails the database for live events."""
-    from attune.api import (
-        routes_day,
-        routes_export,
-        routes_live,
-        routes_pair,
-        routes_status,
-        routes_tags,
-    )
-    from attune.api.tail import db_tail
-
     ctx = AppContext(
         db=Database(db_path), live=live or LiveHub(), mode=mode,
         policy=AuthPolicy.for_bind(bind_host), watchdog_s=watchdog_s, tail_interval_s=tail_interval_s,
@@ -252,12 +237,16 @@ def app_create(
     async def _bad_tag(_request: Request, exc: TagError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    @app.exception_handler(sqlite3.OperationalError)
-    async def _busy(_request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
-        # the only operational error a healthy database gives: locked for too long
-        log.warning("database busy: %s", exc)
-        return JSONResponse({"detail": "the database is busy; try again in a moment"},
-                            status_code=503, headers={"Retry-After": "2"})
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def _database(request: Request, exc: sqlite3.DatabaseError) -> JSONResponse:
+        if db_busy(exc):  # a healthy database locked for too long: worth a retry
+            log.warning("database busy: %s", exc)
+            return JSONResponse({"detail": "the database is busy; try again in a moment"},
+                                status_code=503, headers={"Retry-After": "2"})
+        # anything else (a missing table, an I/O error, a damaged file) will not pass by retrying
+        log.error("%s %s: database error", request.method, request.url.path, exc_info=exc)
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        return JSONResponse({"detail": f"database error: {detail}"}, status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:

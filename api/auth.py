@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
 
+from attune.timeutil import now_ms
+
 SESSION_COOKIE = "attune_session"
 SESSION_MAX_AGE_S = 365 * 24 * 3600
 PAIRING_CODE_TTL_S = 600.0
@@ -60,10 +62,6 @@ def host_is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 # -- pairing codes and tokens (database) ------------------------------------------------------
@@ -170,7 +168,7 @@ class FailureLimiter:
     per_client: int = 5
     window_s: float = 300.0
     _fails: dict[str, deque[float]] = field(default_factory=dict)
-    _all_epoch_ms: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
+    _failed_ms: deque[int] = field(default_factory=lambda: deque(maxlen=10_000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _trim(self, q: deque[float], now: float) -> None:
@@ -192,13 +190,13 @@ class FailureLimiter:
     def fails_since(self, epoch_ms: int) -> int:
         """Wrong tries (from any client) at or after ``epoch_ms``."""
         with self._lock:
-            return sum(1 for t in self._all_epoch_ms if t >= epoch_ms)
+            return sum(1 for t in self._failed_ms if t >= epoch_ms)
 
     def failed(self, client: str) -> None:
         now = time.monotonic()
         with self._lock:
             self._fails.setdefault(client, deque()).append(now)
-            self._all_epoch_ms.append(now_ms())
+            self._failed_ms.append(now_ms())
             if len(self._fails) > 10_000:  # forget the oldest clients, never grow unbounded
                 for key in list(self._fails)[:5_000]:
                     del self._fails[key]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
-import time
 from collections import Counter
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from attune import timeutil
 from attune.api import analysis
 from attune.api.models import (
     Calibration,
@@ -25,19 +25,16 @@ from attune.api.models import (
     Timeline,
 )
 from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
-from attune.api.timefmt import from_epoch_ms
+from attune.ingest.events import LinkKind
 from attune.ingest.readers import status_value_parse
+from attune.timeutil import epoch_ms_to_datetime
 
 # Link life as the recorder stores it (attune.ingest.recorder / collector).
-_LINK_KINDS = ("recording_started", "recording_stopped", "connected", "disconnected", "link_silent",
-               "scan_miss", "connect_failed", "retry_wait")
+_LINK_KINDS = (LinkKind.RECORDING_STARTED, LinkKind.RECORDING_STOPPED, LinkKind.CONNECTED, LinkKind.DISCONNECTED,
+               LinkKind.LINK_SILENT, LinkKind.SCAN_MISS, LinkKind.CONNECT_FAILED, LinkKind.RETRY_WAIT)
 HR_RECENT_BEATS = 8  # without a tick, the strap's reading of a clean beat among the newest 8
 HR_RECENT_MS = 60_000  # a heart rate older than this is not shown as the present one
 UNNAMED = "not named yet"
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 # -- status -----------------------------------------------------------------------------------
@@ -50,14 +47,14 @@ def _connection(
         " ORDER BY epoch_ms DESC, id DESC LIMIT 1",
         _LINK_KINDS,
     ).fetchone()
-    if last is None or last["kind"] == "recording_stopped":
+    if last is None or last["kind"] == LinkKind.RECORDING_STOPPED:
         return "not_recording", last
     # in `serve` mode a recorder elsewhere may have died without saying so: after two
     # minutes without a beat or a word from it, call it not recording
     latest_ms = max(last["epoch_ms"], last_beat_ms or 0)
     if mode == "stored" and now_ms - latest_ms > 120_000:
         return "not_recording", last
-    if last["kind"] == "connected":
+    if last["kind"] == LinkKind.CONNECTED:
         return "connected", last
     return "reconnecting", last
 
@@ -75,7 +72,7 @@ def _hr_now(beats: list[sqlite3.Row], tick: analysis.TickRow | None, now_ms: int
 
 
 def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchdog_s: float) -> Status:
-    now_ms = _now_ms()
+    now_ms = timeutil.now_ms()
     beats = conn.execute(
         "SELECT epoch_ms, hr_bpm, flags FROM beat ORDER BY epoch_ms DESC, id DESC LIMIT ?", (HR_RECENT_BEATS,)
     ).fetchall()
@@ -116,30 +113,30 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
         device=device,
         battery_pct=battery,
         contact=contact,
-        last_beat_at=from_epoch_ms(last_beat_ms) if last_beat_ms is not None else None,
+        last_beat_at=epoch_ms_to_datetime(last_beat_ms) if last_beat_ms is not None else None,
         last_beat_age_s=round((now_ms - last_beat_ms) / 1000, 1) if last_beat_ms is not None else None,
         hr_bpm=hr,
         score=tick.score if fresh_tick else None,
         state=tick.state if fresh_tick else None,
         state_words=analysis.state_words(tick.state) if fresh_tick else None,
         calibration=Calibration(**analysis.calibration(conn)),
-        now=from_epoch_ms(now_ms),
+        now=epoch_ms_to_datetime(now_ms),
     )
 
 
 # -- episodes and moments -------------------------------------------------------------------------
 def _tag_out(tag: Tag) -> TagOut:
-    return TagOut(label=tag.label, note=tag.note, updated_at=from_epoch_ms(tag.updated_epoch_ms))
+    return TagOut(label=tag.label, note=tag.note, updated_at=epoch_ms_to_datetime(tag.updated_epoch_ms))
 
 
 def _episode_model(row: analysis.EpisodeRow, tag: Tag | None) -> Episode:
     end_ms = row.extent_end_ms
     return Episode(
         id=row.id,
-        start=from_epoch_ms(row.onset_ms),
-        end=from_epoch_ms(row.end_ms) if row.end_ms is not None else None,
+        start=epoch_ms_to_datetime(row.onset_ms),
+        end=epoch_ms_to_datetime(row.end_ms) if row.end_ms is not None else None,
         open=row.end_ms is None,
-        peak_at=from_epoch_ms(row.peak_ms),
+        peak_at=epoch_ms_to_datetime(row.peak_ms),
         duration_s=round((end_ms - row.onset_ms) / 1000, 1),
         peak_score=round(row.peak_score, 2),
         delta_hr_bpm=round(row.delta_hr_bpm, 1),
@@ -155,7 +152,7 @@ def _episode_model(row: analysis.EpisodeRow, tag: Tag | None) -> Episode:
 
 def moment_out(tag: Tag) -> Moment:
     return Moment(
-        id=tag.id, start=from_epoch_ms(tag.start_epoch_ms), end=from_epoch_ms(tag.end_epoch_ms),
+        id=tag.id, start=epoch_ms_to_datetime(tag.start_epoch_ms), end=epoch_ms_to_datetime(tag.end_epoch_ms),
         label=tag.label, note=tag.note, origin=tag.origin,  # type: ignore[arg-type]
     )
 
@@ -197,15 +194,15 @@ def timeline_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, max_points:
             if buckets.state[run_start] is not None:
                 states.append(StateSpan(
                     state=buckets.state[run_start],
-                    start=from_epoch_ms(from_ms + run_start * bucket_ms),
-                    end=from_epoch_ms(min(to_ms, from_ms + i * bucket_ms)),
+                    start=epoch_ms_to_datetime(from_ms + run_start * bucket_ms),
+                    end=epoch_ms_to_datetime(min(to_ms, from_ms + i * bucket_ms)),
                 ))
             run_start = i
     episodes, moments = episodes_and_moments(conn, from_ms, to_ms)
     return Timeline(
-        from_=from_epoch_ms(from_ms),
-        to=from_epoch_ms(to_ms),
-        first_at=from_epoch_ms(from_ms),
+        from_=epoch_ms_to_datetime(from_ms),
+        to=epoch_ms_to_datetime(to_ms),
+        first_at=epoch_ms_to_datetime(from_ms),
         bucket_s=bucket_ms / 1000,
         hr_bpm=buckets.hr_bpm,
         ln_rmssd=buckets.ln_rmssd,
@@ -233,8 +230,8 @@ def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo
         parts[_PARTS[local.hour // 6]] += 1
     recoveries = [e.recovery_s for e in named if e.recovery_s is not None]
     return Summary(
-        from_=from_epoch_ms(from_ms),
-        to=from_epoch_ms(to_ms),
+        from_=epoch_ms_to_datetime(from_ms),
+        to=epoch_ms_to_datetime(to_ms),
         episodes=len(named),
         by_label=by_label,
         time_of_day=[PartOfDay(part=p, count=parts[p]) for p in _PARTS],  # type: ignore[arg-type]

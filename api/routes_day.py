@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from attune.api import queries
-from attune.api.app import AppContext, context
+from attune.api.deps import AppContext, context
 from attune.api.models import Episodes, Problem, Summary, Timeline, ZonedTime
-from attune.api.timefmt import local_day_bounds_ms, to_epoch_ms
+from attune.timeutil import datetime_to_epoch_ms, local_day_bounds_ms
 
 router = APIRouter(tags=["day"])
 
@@ -22,8 +22,8 @@ def span_ms(from_: ZonedTime | None, to: ZonedTime | None, max_days: float) -> t
     """``[from, to)`` in Unix ms; today when neither is given, one day when one is."""
     if from_ is None and to is None:
         return local_day_bounds_ms()
-    a = to_epoch_ms(from_) if from_ is not None else to_epoch_ms(to) - DAY_MS  # type: ignore[arg-type]
-    b = to_epoch_ms(to) if to is not None else a + DAY_MS
+    a = datetime_to_epoch_ms(from_) if from_ is not None else datetime_to_epoch_ms(to) - DAY_MS  # type: ignore[arg-type]
+    b = datetime_to_epoch_ms(to) if to is not None else a + DAY_MS
     if b <= a:
         raise HTTPException(422, "`to` must be after `from`")
     if b - a > max_days * DAY_MS:

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from attune.api import analysis, queries
-from attune.api.app import AppContext, context
 from attune.api.database import Database
+from attune.api.deps import AppContext, context
 from attune.api.models import Problem, ZonedTime
 from attune.api.tags import tags_overlapping
-from attune.api.timefmt import iso, to_epoch_ms
 from attune.ingest.store import beats_read
+from attune.timeutil import datetime_to_epoch_ms, epoch_ms_to_iso
 
 router = APIRouter(tags=["export"])
 
@@ -36,7 +36,7 @@ def _rr_text(value: float) -> str:
 
 def _beat_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Iterator[tuple]:
     for epoch_ms, rr_ms, hr_bpm, segment_id, flags in beats_read(conn, a, b):
-        yield (iso(epoch_ms), epoch_ms, _rr_text(rr_ms), hr_bpm, segment_id, flags)
+        yield (epoch_ms_to_iso(epoch_ms), epoch_ms, _rr_text(rr_ms), hr_bpm, segment_id, flags)
 
 
 def _episode_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Iterator[tuple]:
@@ -49,7 +49,7 @@ def _episode_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Ite
 
 def _tag_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Iterator[tuple]:
     for t in tags_overlapping(conn, a, b):
-        yield (t.id, t.origin, iso(t.start_epoch_ms), iso(t.end_epoch_ms), t.label, t.note)
+        yield (t.id, t.origin, epoch_ms_to_iso(t.start_epoch_ms), epoch_ms_to_iso(t.end_epoch_ms), t.label, t.note)
 
 
 TABLES: dict[str, tuple[tuple[str, ...], Callable[[sqlite3.Connection, int | None, int | None], Iterator[tuple]]]] = {
@@ -74,7 +74,7 @@ def _csv(columns: tuple[str, ...], rows: Iterator[tuple]) -> Iterator[str]:
 
 
 def _json(conn: sqlite3.Connection, a: int | None, b: int | None) -> Iterator[str]:
-    yield json.dumps({"from": iso(a) if a is not None else None, "to": iso(b) if b is not None else None})[:-1]
+    yield json.dumps({"from": epoch_ms_to_iso(a) if a is not None else None, "to": epoch_ms_to_iso(b) if b is not None else None})[:-1]
     for name, (columns, rows_of) in TABLES.items():
         yield f', "{name}": ['
         for i, row in enumerate(rows_of(conn, a, b)):
@@ -130,8 +130,8 @@ def export(
     to: ZonedTime | None = Query(None, description="end, exclusive (default: now)"),
     ctx: AppContext = Depends(context),
 ) -> StreamingResponse:
-    a = to_epoch_ms(from_) if from_ is not None else None
-    b = to_epoch_ms(to) if to is not None else None
+    a = datetime_to_epoch_ms(from_) if from_ is not None else None
+    b = datetime_to_epoch_ms(to) if to is not None else None
     if a is not None and b is not None and b <= a:
         raise HTTPException(422, "`to` must be after `from`")
     if format == "rr":

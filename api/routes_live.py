@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from attune.api.app import AppContext, context
 from attune.api.auth import request_token, sha256_hex
+from attune.api.deps import AppContext, context
 
 router = APIRouter(tags=["live"])
 

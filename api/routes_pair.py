@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from attune.api.app import STATIC_DIR, AppContext, context
 from attune.api.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
     pairing_code_redeem,
     token_issue,
 )
+from attune.api.deps import STATIC_DIR, AppContext, context
 from attune.api.models import PairIn, PairOut, Problem
 
 router = APIRouter(tags=["pairing"])

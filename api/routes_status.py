@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from attune.api import queries
-from attune.api.app import AppContext, context
+from attune.api.deps import AppContext, context
 from attune.api.models import Status
 
 router = APIRouter(tags=["live"])

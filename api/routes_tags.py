@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
 
 from attune.api import analysis, queries
-from attune.api.app import AppContext, context
+from attune.api.deps import AppContext, context
 from attune.api.models import Episode, Label, LabelIn, Labels, Moment, MomentIn, Problem, TagIn
 from attune.api.tags import (
     LabelInfo,
@@ -23,7 +23,7 @@ from attune.api.tags import (
     tags_for_episodes,
     tags_overlapping,
 )
-from attune.api.timefmt import to_epoch_ms
+from attune.timeutil import datetime_to_epoch_ms
 
 router = APIRouter(tags=["naming"])
 
@@ -120,7 +120,7 @@ def tag_delete_route(episode_id: int = EpisodeId, ctx: AppContext = Depends(cont
 @router.post("/api/moments", response_model=Moment, status_code=201, responses={422: {"model": Problem}},
              summary="Mark and name a span the detector did not call an episode")
 def moment_post(body: MomentIn, ctx: AppContext = Depends(context)) -> Moment:
-    tag = moment_add(ctx.db.conn(), to_epoch_ms(body.start), to_epoch_ms(body.end), body.label, body.note)
+    tag = moment_add(ctx.db.conn(), datetime_to_epoch_ms(body.start), datetime_to_epoch_ms(body.end), body.label, body.note)
     ctx.live.publish("tag", {"moment_id": tag.id})
     return queries.moment_out(tag)
 

@@ -31,12 +31,12 @@ from attune.api.app import app_create
 from attune.api.live import LiveHub
 from attune.api.runtime import server_announced
 from attune.api.wire import wire_publish
-from attune.cli import stop_signals_install
 from attune.config import Settings
 from attune.db import db_connect, db_writer_lock
 from attune.errors import AttuneError
 from attune.ingest.events import StatusEvent
 from attune.ingest.recorder import Recorder
+from attune.shutdown import stop_signals_install
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True, soft_wrap=True)  # an error stays one line

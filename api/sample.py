@@ -10,27 +10,24 @@ batch analysis, exactly as ``attune analyze`` would.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import numpy as np
 
+from attune import timeutil
 from attune.db import db_connect, db_transaction
 from attune.ingest.events import DeviceInfo
 from attune.ingest.exchange import analysis_pending_add
 from attune.ingest.store import series_store
 from attune.signals.batch import analysis_store_span
 from attune.signals.simulate import Simulation, day_simulate
+from attune.timeutil import datetime_to_epoch_ms, epoch_ms_to_datetime, local_tz
 
 SAMPLE_DEVICE = DeviceInfo("SIM:sample-day", "attune sample day", "attune", "simulator", body_location="chest")
 WAKE_HOUR = 7.0
 WAKE_HOURS = 16.0
-
-
-def _local_tz() -> tzinfo | None:
-    return datetime.now().astimezone().tzinfo
 
 
 def sim_store(conn: sqlite3.Connection, sim: Simulation) -> int:
@@ -54,7 +51,7 @@ def sample_span_store(
     """Simulate ``duration_s`` of beats from ``start_ms``, store them, and analyse the span
     with the signals batch analysis (replacing its results, as ``attune analyze`` does).
     ``tz`` (default: this machine's) places the day's rhythm and the baseline's hours."""
-    zone = tz or _local_tz()
+    zone = tz or local_tz()
     sim, pending_id = _sample_span_simulate_store(conn, start_ms, duration_s, seed=seed, tz=zone, **options)
     analysis_store_span(conn, start_ms, start_ms + int(duration_s * 1000) + 60_000, tz=zone,
                         pending_done=(pending_id,))
@@ -78,24 +75,28 @@ TODAY_MAX_S = 4 * 3600.0  # today's simulated history reaches back at most this 
 TODAY_MIN_S = 30 * 60.0  # ... and is left out when it would be shorter than this
 
 
-def sample_day_store(conn: sqlite3.Connection, *, seed: int = 2) -> int:
+def sample_day_store(conn: sqlite3.Connection, *, seed: int = 2, now_ms: int | None = None) -> int:
     """The demo's history, so the timeline is populated on first open: yesterday's waking
     day (07:00–23:00 local) and the last hours up to now (at most 4 h, never overlapping
     yesterday). Returns beats stored.
 
     Both spans' beats are stored in one transaction, marked ``analysis_pending``, and then
     analysed: a demo killed meanwhile leaves either nothing or the whole day, whose
-    analysis the next start finishes."""
-    zone = _local_tz()
-    now = datetime.now()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    yesterday_ms = int((midnight - timedelta(days=1) + timedelta(hours=WAKE_HOUR)).timestamp() * 1000)
+    analysis the next start finishes. ``now_ms`` (default: the clock) is when the demo starts.
+
+    Local times are placed in the machine's zone with its DST rules: yesterday's 07:00
+    and the time of day of every beat keep their own offset across a DST change."""
+    zone = local_tz()
+    now = timeutil.now_ms() if now_ms is None else now_ms
+    yesterday = epoch_ms_to_datetime(now, zone).date() - timedelta(days=1)
+    wake = datetime(yesterday.year, yesterday.month, yesterday.day, tzinfo=zone) + timedelta(hours=WAKE_HOUR)
+    yesterday_ms = datetime_to_epoch_ms(wake)  # wall-clock arithmetic: 07:00 local, whatever the offset
     spans: list[tuple[int, float, int, dict[str, object]]] = [(yesterday_ms, WAKE_HOURS * 3600, seed, {})]
     yesterday_end_ms = yesterday_ms + int(WAKE_HOURS * 3600 * 1000)
-    now_ms = int(now.timestamp() * 1000) - 5_000  # the live strap takes over from here
-    start_ms = max(yesterday_end_ms, now_ms - int(TODAY_MAX_S * 1000))
-    if now_ms - start_ms >= TODAY_MIN_S * 1000:
-        spans.append((start_ms, (now_ms - start_ms) / 1000, seed + 1,
+    live_ms = now - 5_000  # the live strap takes over from here
+    start_ms = max(yesterday_end_ms, live_ms - int(TODAY_MAX_S * 1000))
+    if live_ms - start_ms >= TODAY_MIN_S * 1000:
+        spans.append((start_ms, (live_ms - start_ms) / 1000, seed + 1,
                       {"n_activations": 2, "n_exertions": 0, "n_gaps": 0}))
     stored = []
     with db_transaction(conn):
@@ -112,7 +113,7 @@ def sample_db(
     path: Path, hours: float = 24, end_ms: int | None = None, seed: int = 1, tz: tzinfo | None = None
 ) -> Path:
     """A database holding ``hours`` of simulated, analysed beats ending at ``end_ms`` (now)."""
-    end_ms = end_ms if end_ms is not None else int(time.time() * 1000)
+    end_ms = end_ms if end_ms is not None else timeutil.now_ms()
     conn = db_connect(path)
     try:
         n_act = max(1, int(hours * 0.6))  # about one activation every 100 min of day
@@ -132,8 +133,8 @@ def live_rr_stream(seed: int = 11) -> Iterator[float]:
     within the first few minutes and then every half hour or so."""
     k = 0
     while True:
-        start_ms = int(time.time() * 1000)
-        sim = day_simulate(start_ms, LIVE_CHUNK_S, seed=seed * 1000 + k, tz=_local_tz(),
+        start_ms = timeutil.now_ms()
+        sim = day_simulate(start_ms, LIVE_CHUNK_S, seed=seed * 1000 + k, tz=local_tz(),
                            n_activations=4, n_exertions=0, n_gaps=0, artifact_rate=0.001)
         first = 0
         if k == 0 and sim.activations():

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from attune.db import db_transaction
+from attune.timeutil import now_ms
 
 BUILTIN_LABELS = ("waiting", "bracing")
 LABEL_MAX_CHARS = 32
@@ -55,10 +55,6 @@ def note_clean(text: str | None) -> str | None:
     return note or None
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @dataclass(frozen=True, slots=True)
 class Tag:
     id: int
@@ -90,7 +86,7 @@ def label_id_ensure(conn: sqlite3.Connection, name: str) -> int:
     own = conn.execute("SELECT count(*) FROM label WHERE builtin=0").fetchone()[0]
     if own >= LABELS_MAX_OWN:
         raise TagError(f"at most {LABELS_MAX_OWN} labels of your own: rename or delete one first")
-    return conn.execute("INSERT INTO label(name, created_epoch_ms) VALUES (?,?)", (name, _now_ms())).lastrowid
+    return conn.execute("INSERT INTO label(name, created_epoch_ms) VALUES (?,?)", (name, now_ms())).lastrowid
 
 
 def labels_list(conn: sqlite3.Connection) -> list[LabelInfo]:
@@ -129,7 +125,7 @@ def label_rename(conn: sqlite3.Connection, label_id: int, new_name: str) -> Labe
             target = label_id
         else:  # merge into the existing label
             target = other[0]
-            t = _now_ms()
+            t = now_ms()
             conn.execute("UPDATE tag SET label_id=?, updated_epoch_ms=? WHERE label_id=?", (target, t, label_id))
             conn.execute("DELETE FROM label WHERE id=?", (label_id,))
     return label_get(conn, target)
@@ -224,7 +220,7 @@ def episode_tag_set(
     with db_transaction(conn):
         current = tag_attach(start_ms, end_ms, tags_overlapping(conn, start_ms, end_ms))
         label_id = label_id_ensure(conn, name)
-        t = _now_ms()
+        t = now_ms()
         if current is None:
             tag_id = conn.execute(
                 "INSERT INTO tag(origin, start_epoch_ms, end_epoch_ms, label_id, note, created_epoch_ms,"
@@ -264,7 +260,7 @@ def moment_add(
     note = note_clean(note)
     with db_transaction(conn):
         label_id = label_id_ensure(conn, name)
-        t = _now_ms()
+        t = now_ms()
         tag_id = conn.execute(
             "INSERT INTO tag(origin, start_epoch_ms, end_epoch_ms, label_id, note, created_epoch_ms,"
             " updated_epoch_ms) VALUES ('moment',?,?,?,?,?,?)",
@@ -285,7 +281,7 @@ def moment_update(conn: sqlite3.Connection, tag_id: int, label: str, note: str |
         label_id = label_id_ensure(conn, name)
         changed = conn.execute(
             "UPDATE tag SET label_id=?, note=?, updated_epoch_ms=? WHERE id=?",
-            (label_id, note, _now_ms(), tag_id),
+            (label_id, note, now_ms(), tag_id),
         ).rowcount
     return tag_get(conn, tag_id) if changed else None
 

@@ -25,9 +25,17 @@ from typing import Any
 
 from attune.api.analysis import state_words
 from attune.api.live import LiveHub
-from attune.api.timefmt import iso
-from attune.ingest.events import Beat, StatusEvent
-from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event, StateChanged, Tick
+from attune.ingest.events import Beat, LinkKind, StatusEvent
+from attune.signals.events import (
+    EpisodeAnnounced,
+    EpisodeEnded,
+    EpisodeStatus,
+    EpisodeUpdated,
+    Event,
+    StateChanged,
+    Tick,
+)
+from attune.timeutil import epoch_ms_to_iso as iso
 
 BEATS_MAX = 300  # beats one event carries: the page's trend needs no more
 
@@ -53,11 +61,11 @@ def wire_payload(event: WireEvent) -> tuple[str, dict[str, Any]] | None:
                          "state_words": state_words(event.state)}
     if isinstance(event, EpisodeAnnounced | EpisodeUpdated | EpisodeEnded):
         what = ("started" if isinstance(event, EpisodeAnnounced) else "updated" if isinstance(event, EpisodeUpdated)
-                else "ended" if event.episode.status == "ended" else "discarded")
+                else "ended" if event.episode.status == EpisodeStatus.ENDED else "discarded")
         return "episode", {"event": what, "id": event.episode.id, "at": iso(event.epoch_ms),
                            "start": iso(event.episode.onset_ms)}
     if isinstance(event, StatusEvent):
-        if event.kind == "parse_error":  # bytes for debugging, nothing for the page
+        if event.kind == LinkKind.PARSE_ERROR:  # bytes for debugging, nothing for the page
             return None
         return "link", {"kind": event.kind, "value": event.value, "at": iso(event.epoch_ms)}
     if isinstance(event, list | tuple) and all(isinstance(b, Beat) for b in event):

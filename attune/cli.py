@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -19,9 +17,10 @@ from rich.table import Table
 from attune import __version__, defaults
 from attune.db import db_connect, db_writer_lock
 from attune.errors import AttuneError
+from attune.shutdown import stop_signals_install
+from attune.timeutil import epoch_ms_to_iso, iso_to_epoch_ms
 
 if TYPE_CHECKING:
-    import asyncio  # imported where used: --help need not load it
 
     from attune.config import Settings
 
@@ -38,16 +37,6 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
-
-
-def stop_signals_install(stop: asyncio.Event) -> None:
-    """Ctrl-C and SIGTERM set ``stop``: long-running commands shut down gracefully."""
-    import asyncio
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / not main thread
-            loop.add_signal_handler(sig, stop.set)
 
 
 # -- scan ---------------------------------------------------------------------------------
@@ -106,7 +95,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 # -- import / export --------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
-    from attune.ingest.exchange import ImportRefused, epoch_ms_check, epoch_ms_to_iso, iso_to_epoch_ms, rr_import
+    from attune.ingest.exchange import ImportRefused, epoch_ms_check, rr_import
     from attune.ingest.formats import RRFormatError
     from attune.signals.batch import analysis_import_hook, analysis_pending_finish
 
@@ -128,7 +117,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 continue
             console.print(
                 f"[green]✓[/green] {path}: {result.beats} beats ({result.format}), "
-                f"{epoch_ms_to_iso(result.first_epoch_ms)} → {epoch_ms_to_iso(result.last_epoch_ms)}"
+                f"{epoch_ms_to_iso(result.first_beat_ms)} → {epoch_ms_to_iso(result.last_beat_ms)}"
                 + (f", {result.skipped_lines} lines skipped" if result.skipped_lines else "")
             )
             for note in result.notes:
@@ -143,7 +132,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from attune.ingest.exchange import beats_export, iso_to_epoch_ms
+    from attune.ingest.exchange import beats_export
 
     settings = _settings(args)
     conn = db_connect(settings.db, create=False)  # reads only: a mistyped path creates nothing

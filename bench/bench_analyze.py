@@ -31,7 +31,7 @@ from attune.signals.batch import analysis_run
 from attune.signals.events import Tick
 from attune.signals.features import FeatureStream
 from attune.signals.pipeline import Analyzer
-from attune.signals.simulate import day_simulate, morning_epoch_ms
+from attune.signals.simulate import day_simulate, morning_ms
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -118,7 +118,7 @@ def bench_reanalysis(data: Path, naive_windows: int | None) -> None:
 
 
 def bench_live(hours: float) -> None:
-    start = morning_epoch_ms("2026-03-02", hour=0.0)
+    start = morning_ms("2026-03-02", hour=0.0)
     sim = day_simulate(start, hours * 3600, seed=7, n_activations=int(12 * hours / 24) + 1,
                        n_exertions=max(1, int(3 * hours / 24)), n_gaps=max(1, int(2 * hours / 24)))
     n = len(sim)

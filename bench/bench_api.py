@@ -37,6 +37,7 @@ from attune.api.sample import live_rr_stream, sample_db
 from attune.db import db_connect
 from attune.ingest.events import LinkEvent, Notification
 from attune.ingest.hrm import hrm_encode
+from attune.timeutil import datetime_to_epoch_ms, now_ms
 
 TIMELINE_RUNS = 60
 LIVE_PACKETS = 600  # 10 min of strap
@@ -52,7 +53,7 @@ def bench_timeline(tmp: Path) -> None:
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=1)
     t0 = time.perf_counter()
-    db_path = sample_db(tmp / "day.sqlite", hours=24, end_ms=int(end.timestamp() * 1000))
+    db_path = sample_db(tmp / "day.sqlite", hours=24, end_ms=datetime_to_epoch_ms(end))
     build_s = time.perf_counter() - t0
     conn = db_connect(db_path)
     beats = conn.execute("SELECT count(*) FROM beat").fetchone()[0]
@@ -61,7 +62,7 @@ def bench_timeline(tmp: Path) -> None:
     print(f"full day: {beats} beats, {ticks} ticks (simulated, stored and analysed in {build_s:.1f} s)")
 
     db = Database(db_path)
-    a, b = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    a, b = datetime_to_epoch_ms(start), datetime_to_epoch_ms(end)
     server_ms = []
     for _ in range(TIMELINE_RUNS):
         t = time.perf_counter()
@@ -105,7 +106,7 @@ def _free_port() -> int:
 def bench_live(tmp: Path) -> None:
     db_path = tmp / "live.sqlite"
     # yesterday analysed: the live pipeline starts calibrated, as on an ordinary day
-    sample_db(db_path, hours=16, end_ms=int(time.time() * 1000) - LIVE_PACKETS * 1000 - 3_600_000)
+    sample_db(db_path, hours=16, end_ms=now_ms() - LIVE_PACKETS * 1000 - 3_600_000)
     port = _free_port()
     received: list[int] = []  # receipt time (monotonic ns) of each `beats` event, in order
     ready = threading.Event()

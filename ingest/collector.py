@@ -29,7 +29,7 @@ from bleak.uuids import normalize_uuid_16
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 
 from attune.errors import AttuneError
-from attune.ingest.events import DeviceInfo, LinkEvent, Notification
+from attune.ingest.events import DeviceInfo, LinkEvent, LinkKind, Notification
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class Collector:
                 if not self._scanned:
                     raise  # never worked: the user must act, say so now
                 log.warning("%s", exc)  # it worked before (bluetoothd restarting?): keep trying
-                self._event("scan_miss", device_spec=self.device, error=str(exc))
+                self._event(LinkKind.SCAN_MISS, device_spec=self.device, error=str(exc))
                 connected_s = 0.0
             if stop.is_set():
                 break
@@ -184,7 +184,7 @@ class Collector:
             delay = self.backoff.delay_s(attempt)
             attempt += 1
             log.info("reconnecting in %.1f s (attempt %d)", delay, attempt)
-            self._event("retry_wait", delay_s=round(delay, 2), attempt=attempt)
+            self._event(LinkKind.RETRY_WAIT, delay_s=round(delay, 2), attempt=attempt)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
 
@@ -194,10 +194,10 @@ class Collector:
         self._scanned = True
         if strap is None:
             log.info("no strap found%s", f" matching {self.device!r}" if self.device else "")
-            self._event("scan_miss", device_spec=self.device)
+            self._event(LinkKind.SCAN_MISS, device_spec=self.device)
             return 0.0
         # BlueZ stops updating RSSI once connected: the advertisement is the last reading
-        self._event("rssi", DeviceInfo(strap.address, strap.name), rssi=strap.rssi)
+        self._event(LinkKind.RSSI, DeviceInfo(strap.address, strap.name), rssi=strap.rssi)
         lost = asyncio.Event()
         try:
             client = await establish_connection(
@@ -209,13 +209,13 @@ class Collector:
             )
         except (BleakError, TimeoutError, OSError) as exc:
             log.info("could not connect to %s: %s", strap.address, exc)
-            self._event("connect_failed", DeviceInfo(strap.address, strap.name), error=str(exc))
+            self._event(LinkKind.CONNECT_FAILED, DeviceInfo(strap.address, strap.name), error=str(exc))
             return 0.0
         started = time.monotonic()
         reason = "stopped"
         try:
             info, battery = await self._read_metadata(client, strap)
-            self._event("connected", info, rssi=strap.rssi, battery=battery)
+            self._event(LinkKind.CONNECTED, info, rssi=strap.rssi, battery=battery)
             log.info("connected to %s (%s), battery %s%%", info.name, info.address, battery)
             self._last_rx = time.monotonic()
             await client.start_notify(HEART_RATE_MEASUREMENT, self._on_measurement)
@@ -228,7 +228,7 @@ class Collector:
                 with contextlib.suppress(BleakError, TimeoutError, OSError):
                     await asyncio.wait_for(client.disconnect(), 10.0)
             connected_s = time.monotonic() - started
-            self._event("disconnected", reason=reason, connected_s=round(connected_s, 1))
+            self._event(LinkKind.DISCONNECTED, reason=reason, connected_s=round(connected_s, 1))
             log.info("disconnected from %s: %s", strap.address, reason)
         return connected_s
 
@@ -242,13 +242,13 @@ class Collector:
                 return "link_lost"
             silent_s = time.monotonic() - self._last_rx
             if silent_s > self.watchdog_s:
-                self._event("link_silent", silent_s=round(silent_s, 1))
+                self._event(LinkKind.LINK_SILENT, silent_s=round(silent_s, 1))
                 return "watchdog"
             if time.monotonic() >= next_battery:
                 next_battery = time.monotonic() + self.battery_poll_s
                 battery = await self._read_battery(client)
                 if battery is not None:
-                    self._event("battery", battery=battery)
+                    self._event(LinkKind.BATTERY, battery=battery)
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(lost.wait())]
             try:
                 await asyncio.wait(waiters, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)

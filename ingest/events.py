@@ -8,7 +8,29 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class LinkKind(StrEnum):
+    """What a :class:`LinkEvent` (and its ``status_event`` row) says happened; the values
+    are the stored and published strings."""
+
+    RECORDING_STARTED = "recording_started"
+    RECORDING_STOPPED = "recording_stopped"
+    SCAN_MISS = "scan_miss"  # the strap was not found this round
+    RETRY_WAIT = "retry_wait"
+    CONNECT_FAILED = "connect_failed"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    LINK_SILENT = "link_silent"  # connected, but no notification for a while
+    RSSI = "rssi"
+    BATTERY = "battery"
+    CONTACT = "contact"  # skin contact changed
+    PARSE_ERROR = "parse_error"
+    CLOCK_STEP = "clock_step"  # the wall clock jumped against the monotonic one
+    STORAGE_FAILED = "storage_failed"
+    STORAGE_RESUMED = "storage_resumed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +61,7 @@ class Notification:
 class LinkEvent:
     """Connection life and device state: connected, disconnected, battery, rssi, …"""
 
-    kind: str
+    kind: LinkKind
     value: dict[str, Any] = field(default_factory=dict)
     device: DeviceInfo | None = None
     wall_ns: int = field(default_factory=time.time_ns)

@@ -14,21 +14,20 @@ import csv
 import hashlib
 import json
 import sqlite3
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
 from attune.db import db_transaction
-from attune.errors import AttuneError, UsageError
+from attune.errors import AttuneError
 from attune.ingest.events import DeviceInfo
 from attune.ingest.formats import RRSeries, rr_file_read
 from attune.ingest.plausibility import beat_flags
 from attune.ingest.store import beats_read, series_store
 from attune.ingest.timestamps import BeatClock
+from attune.timeutil import epoch_ms_to_iso, now_ms
 
 EXPORT_FORMATS = ("csv", "json", "rr")
 EXPORT_COLUMNS = ("epoch_ms", "rr_ms", "hr_bpm", "segment", "flags")
@@ -44,29 +43,11 @@ class ImportResult:
     format: str
     beats: int
     segments: int
-    first_epoch_ms: int
-    last_epoch_ms: int
+    first_beat_ms: int
+    last_beat_ms: int
     skipped_lines: int
     notes: tuple[str, ...]
     pending_id: int | None = None  # the analysis_pending row of this import's span
-
-
-def iso_to_epoch_ms(value: str) -> int:
-    """Parse ISO 8601 (``2026-11-21``, ``2026-11-21T08:00``, with or without zone; no zone
-    means local time) into Unix ms."""
-    try:
-        dt = datetime.fromisoformat(value)
-        if dt.tzinfo is None:
-            dt = dt.astimezone()  # local time zone of this machine
-        return int(dt.timestamp() * 1000)
-    except (ValueError, OverflowError) as exc:  # year 0001 in a zone west of UTC overflows
-        raise UsageError(f"not an ISO 8601 date/time: {value!r}") from exc
-
-
-def epoch_ms_to_iso(epoch_ms: float) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).astimezone().isoformat(
-        timespec="milliseconds"
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +115,7 @@ IMPORT_FUTURE_SLACK_MS = 86_400_000  # beats may run at most a day ahead of this
 
 def epoch_ms_check(epoch_ms: float, what: str) -> None:
     """Refuse (:class:`ImportRefused`) a time outside 1990-01-01 .. now + 1 day."""
-    latest = time.time() * 1000 + IMPORT_FUTURE_SLACK_MS
+    latest = now_ms() + IMPORT_FUTURE_SLACK_MS
     if not (np.isfinite(epoch_ms) and IMPORT_EPOCH_MS_MIN <= epoch_ms <= latest):
         shown = epoch_ms_to_iso(epoch_ms) if np.isfinite(epoch_ms) and abs(epoch_ms) < 2.5e14 else f"{epoch_ms:.4g} ms"
         raise ImportRefused(f"{what} is {shown}, outside the plausible range 1990-01-01 .. tomorrow")
@@ -264,7 +245,7 @@ def rr_import(
     if start_epoch_ms is None and series.epoch_ms is not None:
         stamps = np.asarray(series.epoch_ms, dtype=float)
         bad = np.isfinite(stamps) & ((stamps < IMPORT_EPOCH_MS_MIN)
-                                     | (stamps > time.time() * 1000 + IMPORT_FUTURE_SLACK_MS))
+                                     | (stamps > now_ms() + IMPORT_FUTURE_SLACK_MS))
         if bad.any():
             k = int(np.argmax(bad))
             epoch_ms_check(float(stamps[k]), f"{path.name}: the time of beat #{k + 1}")
@@ -318,7 +299,7 @@ def rr_import(
                                    note=path.name)
         conn.execute(
             "INSERT INTO import_file(sha256, rr_sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?,?)",
-            (sha, rr_sha, str(path.resolve()), series.format, len(rr), int(time.time() * 1000)),
+            (sha, rr_sha, str(path.resolve()), series.format, len(rr), now_ms()),
         )
         pending_id = analysis_pending_add(conn, first_ms, last_ms + 1, f"import {path.name}")
     if replaced:
@@ -334,7 +315,7 @@ def analysis_pending_add(conn: sqlite3.Connection, from_ms: int, to_ms: int, rea
     transaction that stores the beats). Returns the row id."""
     cur = conn.execute(
         "INSERT INTO analysis_pending(from_ms, to_ms, reason, created_ms) VALUES (?,?,?,?)",
-        (int(from_ms), int(to_ms), reason, int(time.time() * 1000)))
+        (int(from_ms), int(to_ms), reason, now_ms()))
     return int(cur.lastrowid)
 
 

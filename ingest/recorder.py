@@ -33,11 +33,12 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from attune.ingest.events import Beat, LinkEvent, Notification
+from attune.ingest.events import Beat, LinkEvent, LinkKind, Notification
 from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse
 from attune.ingest.plausibility import BeatFlag, beat_flags_for
 from attune.ingest.store import beats_insert, device_upsert, packet_insert, segment_insert
 from attune.ingest.timestamps import BeatClock, ClockConfig
+from attune.timeutil import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 JOURNAL_MAX_STATEMENTS = 2_000  # commit early past this: bounds what a failed write keeps
 
 BeatListener = Callable[[list[Beat]], None]
-StatusListener = Callable[[str, dict, int], None]  # kind, value, epoch_ms
+StatusListener = Callable[[LinkKind, dict, int], None]  # kind, value, epoch_ms
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Recorder:
         self._last_listener_log = float("-inf")
         # storage failures: see the module docstring
         self.storage_error: str | None = None
-        self.storage_failed_epoch_ms: int | None = None
+        self.storage_failed_ms: int | None = None
         self.retry_base_s = retry_base_s
         self.retry_cap_s = retry_cap_s
         self._retry_attempt = 0
@@ -190,16 +191,16 @@ class Recorder:
         self._begin()
         if event.device is not None:
             self._device_id = device_upsert(self.conn, event.device)
-        if event.kind in ("connected", "disconnected", "link_silent", "recording_stopped"):
+        if event.kind in (LinkKind.CONNECTED, LinkKind.DISCONNECTED, LinkKind.LINK_SILENT, LinkKind.RECORDING_STOPPED):
             # whatever comes next is not continuous with what came before
             self.clock.break_chain("reconnect" if self.stats.segments else "connect")
             self._prev_rr_1024 = None
             self._contact = None
         self.status_event(event.kind, event.value, wall_ns=event.wall_ns)
-        if event.kind in ("connected", "disconnected", "recording_stopped"):
+        if event.kind in (LinkKind.CONNECTED, LinkKind.DISCONNECTED, LinkKind.RECORDING_STOPPED):
             self.commit()
 
-    def status_event(self, kind: str, value: dict | None = None, *, wall_ns: int | None = None) -> None:
+    def status_event(self, kind: LinkKind, value: dict | None = None, *, wall_ns: int | None = None) -> None:
         self._begin()
         epoch_ms = (wall_ns if wall_ns is not None else time.time_ns()) // 1_000_000
         value = value or {}
@@ -221,7 +222,7 @@ class Recorder:
             if self._contact is not None:
                 self.clock.break_chain("contact")
                 self._prev_rr_1024 = None
-            self.status_event("contact", {"contact": parsed.contact}, wall_ns=n.arrival_wall_ns)
+            self.status_event(LinkKind.CONTACT, {"contact": parsed.contact}, wall_ns=n.arrival_wall_ns)
             self._contact = parsed.contact
         rr_ms = parsed.rr_ms
         stamped = self.clock.stamp(n.arrival_mono_ns, n.arrival_wall_ns, rr_ms)
@@ -258,7 +259,7 @@ class Recorder:
     def _record_bad_packet(self, n: Notification, error: HrmError) -> None:
         self.stats.parse_errors[error.code] += 1
         packet_insert(self.conn, self._segment_id, n, str(error))
-        self.status_event("parse_error", {"code": str(error.code), "payload": n.payload.hex()},
+        self.status_event(LinkKind.PARSE_ERROR, {"code": str(error.code), "payload": n.payload.hex()},
                           wall_ns=n.arrival_wall_ns)
         # whatever beats it carried are missing from the chain: say so on the next beat
         self.clock.mark_gap()
@@ -275,7 +276,7 @@ class Recorder:
                                           device_id=self._device_id, wall_minus_mono_ms=offset_ms)
         self.stats.segments += 1
         if reason == "clock":
-            self.status_event("clock_step", {"wall_minus_mono_ms": offset_ms},
+            self.status_event(LinkKind.CLOCK_STEP, {"wall_minus_mono_ms": offset_ms},
                               wall_ns=n.arrival_wall_ns)
 
     # -- transactions ---------------------------------------------------------------------------
@@ -323,9 +324,9 @@ class Recorder:
         self._retry_at = time.monotonic() + delay_s
         if self.storage_error is None:
             self.storage_error = db_error_explain(exc)
-            self.storage_failed_epoch_ms = time.time_ns() // 1_000_000
+            self.storage_failed_ms = now_ms()
             log.error("not recording: %s; keeping new beats in memory and retrying", self.storage_error)
-            self._status_publish("storage_failed", {"error": self.storage_error})
+            self._status_publish(LinkKind.STORAGE_FAILED, {"error": self.storage_error})
         else:
             log.debug("storage retry %d failed (%s); next in %.0f s", self._retry_attempt, exc, delay_s)
 
@@ -355,20 +356,20 @@ class Recorder:
             self._storage_failed(exc)
             return False
         self._tx_open = False
-        failed_s = (time.time_ns() // 1_000_000 - (self.storage_failed_epoch_ms or 0)) / 1000
+        failed_s = (now_ms() - (self.storage_failed_ms or 0)) / 1000
         log.warning("recording again after %.0f s without storage; writing %d events held in memory",
                     failed_s, len(self._pending))
         self.storage_error = None
         self._retry_attempt = 0
         self._last_commit = time.monotonic()
-        self.status_event("storage_resumed", {"failed_s": round(failed_s, 1), "held": len(self._pending),
+        self.status_event(LinkKind.STORAGE_RESUMED, {"failed_s": round(failed_s, 1), "held": len(self._pending),
                                               "dropped": self.stats.dropped})
         self.commit()  # what waited in memory follows: pending_store()
         return self.storage_error is None
 
-    def _status_publish(self, kind: str, value: dict) -> None:
+    def _status_publish(self, kind: LinkKind, value: dict) -> None:
         # tells listeners (the live page) without storing: storing is what fails
-        self._listeners_call(self._status_listeners, kind, value, time.time_ns() // 1_000_000)
+        self._listeners_call(self._status_listeners, kind, value, now_ms())
 
     # -- listeners --------------------------------------------------------------------------------
     def _listeners_call(self, listeners: list[Callable[..., None]], *args: object) -> None:

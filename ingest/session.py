@@ -14,7 +14,7 @@ from typing import Any
 
 from attune.db import DatabaseError, db_error_explain
 from attune.ingest.collector import BackoffPolicy, Collector
-from attune.ingest.events import LinkEvent
+from attune.ingest.events import LinkEvent, LinkKind
 from attune.ingest.recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ async def session_run(
     queue: asyncio.Queue[Any] = asyncio.Queue()
     recorder = recorder or Recorder(conn)
     try:
-        recorder.status_event("recording_started", {"device_spec": device})
+        recorder.status_event(LinkKind.RECORDING_STARTED, {"device_spec": device})
     except (sqlite3.Error, OSError) as exc:
         recorder.conn.rollback()
         raise DatabaseError(f"cannot record: {db_error_explain(exc)}") from exc
@@ -61,7 +61,7 @@ async def session_run(
     try:
         await produce
     finally:
-        queue.put_nowait(LinkEvent("recording_stopped", {"packets": recorder.stats.packets}))
+        queue.put_nowait(LinkEvent(LinkKind.RECORDING_STOPPED, {"packets": recorder.stats.packets}))
         queue.put_nowait(None)
         await consumer
     return recorder

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from attune.ingest.events import DeviceInfo, LinkEvent, Notification
+from attune.ingest.events import DeviceInfo, LinkEvent, LinkKind, Notification
 from attune.ingest.hrm import hrm_encode
 
 SIM_DEVICE = DeviceInfo(
@@ -39,7 +39,7 @@ async def strap_simulate(
     battery: int = 87,
 ) -> None:
     """Emit 1 Hz notifications from an endless RR generator until ``stop`` is set."""
-    queue.put_nowait(LinkEvent("connected", {"rssi": -55, "battery": battery}, SIM_DEVICE))
+    queue.put_nowait(LinkEvent(LinkKind.CONNECTED, {"rssi": -55, "battery": battery}, SIM_DEVICE))
     pending_rr = next(rr_ms)  # the interval that ends at the next beat
     next_beat_s = time.monotonic() + pending_rr / 1000
     next_send_s = time.monotonic() + interval_s
@@ -59,4 +59,4 @@ async def strap_simulate(
             queue.put_nowait(Notification.now(hrm_encode(min(hr, 255), ticks, contact=True)))
             next_send_s += interval_s
     finally:
-        queue.put_nowait(LinkEvent("disconnected", {"reason": "stopped"}))
+        queue.put_nowait(LinkEvent(LinkKind.DISCONNECTED, {"reason": "stopped"}))

@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 
 import numpy as np
+
+from attune.timeutil import tz_offset_ms
 
 MAD_TO_SD = 1.4826  # MAD of a normal distribution times this is its SD
 
@@ -138,12 +140,6 @@ def _median_mad_rows(counts: np.ndarray, lo: np.ndarray, width: np.ndarray) -> t
     median[empty] = np.nan
     mad[empty] = np.nan
     return median.tolist(), mad.tolist()
-
-
-def tz_offset_ms(epoch_ms: int, tz: tzinfo) -> int:
-    """Offset of local time from UTC at ``epoch_ms`` (ms)."""
-    off = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).astimezone(tz).utcoffset()
-    return int(off.total_seconds() * 1000) if off is not None else 0
 
 
 @dataclass

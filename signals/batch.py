@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -37,12 +35,13 @@ from attune.signals.events import (
     BaselineUpdated,
     Episode,
     EpisodeEnded,
+    EpisodeStatus,
     Event,
     StateChanged,
     Tick,
 )
 from attune.signals.features import FeatureStream, TickFeatures
-from attune.signals.pipeline import AnalysisConfig, Analyzer
+from attune.signals.pipeline import DEFAULT_CONFIG, AnalysisConfig, Analyzer
 from attune.signals.storage import (
     analysis_run_record,
     baseline_rebuild,
@@ -50,6 +49,7 @@ from attune.signals.storage import (
     episodes_overlapping,
     results_replace,
 )
+from attune.timeutil import epoch_ms_to_iso, local_tz
 
 SYNTHETIC_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: start of files without any time
 CHUNK_BEATS = 20_000  # beats per push in batch (bounds memory; results do not depend on it)
@@ -58,24 +58,6 @@ SPAN_TAIL_MS = 10 * 60_000  # ... and reads this far past it so episodes crossin
 SELF_CALIBRATION_TICKS = 120  # a file analysed alone: 10 min of its own quiet ticks suffice
 
 Progress = Callable[[int, int], None]  # (beats done, beats total)
-DEFAULT_CONFIG = AnalysisConfig()
-
-
-def local_tz() -> tzinfo:
-    """The machine's time zone with its DST rules ($TZ, else /etc/localtime, else UTC)."""
-    name = os.environ.get("TZ")
-    if name:
-        try:
-            return ZoneInfo(name.lstrip(":"))
-        except (ValueError, KeyError, OSError):
-            pass
-    try:
-        with open("/etc/localtime", "rb") as fh:
-            return ZoneInfo.from_file(fh, key="localtime")
-    except OSError:
-        from datetime import datetime
-
-        return datetime.now().astimezone().tzinfo or UTC
 
 
 @dataclass
@@ -100,7 +82,7 @@ class AnalysisResult:
             elif isinstance(e, StateChanged):
                 self.state_changes.append(e)
             elif isinstance(e, EpisodeEnded):
-                (self.episodes if e.episode.status == "ended" else self.discarded).append(e.episode)
+                (self.episodes if e.episode.status == EpisodeStatus.ENDED else self.discarded).append(e.episode)
             elif isinstance(e, BaselineUpdated):
                 self.baseline_updates.append(e)
             elif isinstance(e, BaselineSampled):
@@ -354,7 +336,7 @@ def analysis_import_hook(conn: sqlite3.Connection, imported: Any) -> AnalysisRes
     """Analyse the span an import just stored (its first beat to just after its last) and
     clear the span's ``analysis_pending`` row, ``imported.pending_id``."""
     pending = getattr(imported, "pending_id", None)
-    return analysis_store_span(conn, int(imported.first_epoch_ms), int(imported.last_epoch_ms) + 1,
+    return analysis_store_span(conn, int(imported.first_beat_ms), int(imported.last_beat_ms) + 1,
                                pending_done=() if pending is None else (pending,))
 
 
@@ -372,8 +354,6 @@ def analysis_pending_finish(
     rows = conn.execute("SELECT id, from_ms, to_ms, reason FROM analysis_pending ORDER BY id").fetchall()
     for pending_id, from_ms, to_ms, reason in rows:
         if say is not None:
-            from attune.ingest.exchange import epoch_ms_to_iso
-
             say(f"finishing analysis left pending by an interrupted {reason}: "
                 f"{epoch_ms_to_iso(from_ms)} → {epoch_ms_to_iso(to_ms)}")
         analysis_store_span(conn, int(from_ms), int(to_ms), tz=tz, pending_done=(int(pending_id),))

@@ -79,7 +79,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from attune.ingest.exchange import iso_to_epoch_ms
     from attune.ingest.formats import RRFormatError
     from attune.signals.batch import (
         AnalysisResult,
@@ -90,8 +89,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         analysis_ticks_csv,
         analysis_to_dict,
         beats_from_file,
-        local_tz,
     )
+    from attune.timeutil import iso_to_epoch_ms, local_tz
 
     console = Console(stderr=True)
     tz = None

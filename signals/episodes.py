@@ -30,16 +30,10 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from attune.signals.events import (
-    ACTIVATED,
-    HIGH,
-    PHYSICAL,
-    SETTLED,
-    Episode,
-    EpisodeAnnounced,
-    EpisodeEnded,
-    EpisodeUpdated,
-)
+from attune.signals.events import Episode, EpisodeAnnounced, EpisodeEnded, EpisodeStatus, EpisodeUpdated, State
+
+# members read once, for speed (see attune.signals.states)
+SETTLED, ACTIVATED, HIGH, PHYSICAL = State.SETTLED, State.ACTIVATED, State.HIGH, State.PHYSICAL
 
 
 @dataclass(frozen=True)
@@ -129,13 +123,13 @@ class EpisodeTracker:
             if state == PHYSICAL:
                 self._open = None
                 if ep.announced:
-                    events.append(EpisodeEnded(epoch_ms, self._snapshot(ep, "discarded", end_ms=epoch_ms)))
+                    events.append(EpisodeEnded(epoch_ms, self._snapshot(ep, EpisodeStatus.DISCARDED, end_ms=epoch_ms)))
                 return events
             if ep.end_ms is not None:
                 if state in (ACTIVATED, HIGH):  # back within the merge window: same episode
                     ep.end_ms = None
                     if ep.announced:
-                        events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, "open")))
+                        events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
                 elif epoch_ms - ep.end_ms >= cfg.merge_gap_s * 1000:
                     events += self._close(epoch_ms)
                     ep = None
@@ -145,7 +139,7 @@ class EpisodeTracker:
                     self._open = None
                     ep = None
                 else:  # tentative end: final once the merge window has passed
-                    events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, "open")))
+                    events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
             if ep is not None and ep.end_ms is None and score is not None:  # never on an unknown tick
                 events += self._maybe_announce(ep, epoch_ms, state, suspect_exertion, score)
         if self._open is None and active and state == ACTIVATED and previous == SETTLED:
@@ -189,7 +183,7 @@ class EpisodeTracker:
                 ep.announced = True
                 ep.confirmed_ms = epoch_ms
                 ep.announced_peak = ep.peak_score
-                events.append(EpisodeAnnounced(epoch_ms, self._snapshot(ep, "open")))
+                events.append(EpisodeAnnounced(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
             return events
         changed = False
         if not ep.prolonged and epoch_ms - ep.onset_ms >= cfg.prolonged_s * 1000:
@@ -199,7 +193,7 @@ class EpisodeTracker:
             ep.announced_peak = ep.peak_score
             changed = True
         if changed:
-            events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, "open")))
+            events.append(EpisodeUpdated(epoch_ms, self._snapshot(ep, EpisodeStatus.OPEN)))
         return events
 
     def _close(self, epoch_ms: int) -> list:
@@ -207,7 +201,7 @@ class EpisodeTracker:
         self._open = None
         if ep is None or not ep.announced:
             return []
-        return [EpisodeEnded(epoch_ms, self._snapshot(ep, "ended"))]
+        return [EpisodeEnded(epoch_ms, self._snapshot(ep, EpisodeStatus.ENDED))]
 
     def interrupt(self, epoch_ms: int) -> list:
         """The data stopped (long gap or end of stream): end an open episode where its
@@ -220,7 +214,7 @@ class EpisodeTracker:
             ep.end_ms = ep.last_valid_ms if ep.last_valid_ms is not None else epoch_ms
         return self._close(epoch_ms)
 
-    def _snapshot(self, ep: _Open, status: str, end_ms: int | None = None) -> Episode:
+    def _snapshot(self, ep: _Open, status: EpisodeStatus, end_ms: int | None = None) -> Episode:
         end = end_ms if end_ms is not None else ep.end_ms
         quality = (ep.n_valid / ep.n_ticks) * (ep.coverage_sum / ep.n_valid) if ep.n_valid else 0.0
         half = None if ep.half_recovery_ms is None else (ep.half_recovery_ms - ep.peak_ms) / 1000.0

@@ -7,17 +7,29 @@ it was computed, which trails by the pipeline latency).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
-# Tick states. `calibrating` and `unknown` describe the data; the others the person.
-SETTLED = "settled"
-ACTIVATED = "activated"
-HIGH = "high"
-RECOVERING = "recovering"
-PHYSICAL = "physical"
-CALIBRATING = "calibrating"
-UNKNOWN = "unknown"
-STATES = (SETTLED, ACTIVATED, HIGH, RECOVERING, PHYSICAL, CALIBRATING, UNKNOWN)
+
+class State(StrEnum):
+    """A tick's state (see attune.signals.states). ``calibrating`` and ``unknown`` describe
+    the data; the others the person. The values are the stored and published strings."""
+
+    SETTLED = "settled"
+    ACTIVATED = "activated"
+    HIGH = "high"
+    RECOVERING = "recovering"
+    PHYSICAL = "physical"
+    CALIBRATING = "calibrating"
+    UNKNOWN = "unknown"
+
+
+class EpisodeStatus(StrEnum):
+    """Where an episode stands; the values are the stored and published strings."""
+
+    OPEN = "open"
+    ENDED = "ended"
+    DISCARDED = "discarded"  # turned out to be exertion
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +37,7 @@ class Tick:
     """One 5 s tick: features, score and state. Values are None when not valid."""
 
     epoch_ms: int
-    state: str
+    state: State
     hr_bpm: float | None
     hr_fast_bpm: float | None
     rmssd_ms: float | None
@@ -49,8 +61,8 @@ class StateChanged:
     """The displayed state changed at ``epoch_ms`` (after hysteresis and dwell)."""
 
     epoch_ms: int
-    state: str
-    previous: str | None
+    state: State
+    previous: State | None
 
     kind = "state"
 
@@ -76,7 +88,7 @@ class Episode:
     half_recovery_s: float | None  # peak to score <= half the peak score
     quality: float  # 0..1: valid share of its ticks x their mean coverage
     prolonged: bool
-    status: str  # "open" | "ended" | "discarded" (turned out to be exertion)
+    status: EpisodeStatus
     id: int | None = None  # database row id, once stored (set by the live pipeline)
 
     @property

@@ -32,14 +32,14 @@ from datetime import tzinfo
 
 from attune.db import db_transaction
 from attune.ingest.events import Beat
-from attune.signals.batch import DEFAULT_CONFIG, local_tz
 from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
-from attune.signals.pipeline import AnalysisConfig, Analyzer
+from attune.signals.pipeline import DEFAULT_CONFIG, AnalysisConfig, Analyzer
 from attune.signals.storage import (
     baseline_rebuild,
     episodes_close_dangling,
     events_write,
 )
+from attune.timeutil import local_tz
 
 log = logging.getLogger(__name__)
 

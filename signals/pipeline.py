@@ -28,20 +28,12 @@ from attune.ingest.events import Beat
 from attune.signals.artifacts import ArtifactConfig, BeatCleaner
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.episodes import EpisodeConfig, EpisodeTracker
-from attune.signals.events import (
-    CALIBRATING,
-    PHYSICAL,
-    RECOVERING,
-    SETTLED,
-    UNKNOWN,
-    BaselineSampled,
-    BaselineUpdated,
-    Event,
-    StateChanged,
-    Tick,
-)
+from attune.signals.events import BaselineSampled, BaselineUpdated, Event, State, StateChanged, Tick
 from attune.signals.features import FeatureConfig, FeatureStream, TickFeatures
 from attune.signals.states import ScoreConfig, StateConfig, StateMachine, score_compute
+
+# members read once, for speed (see attune.signals.states)
+SETTLED, RECOVERING, PHYSICAL, CALIBRATING, UNKNOWN = State.SETTLED, State.RECOVERING, State.PHYSICAL, State.CALIBRATING, State.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -54,6 +46,9 @@ class AnalysisConfig:
     score: ScoreConfig = field(default_factory=ScoreConfig)
     states: StateConfig = field(default_factory=StateConfig)
     episodes: EpisodeConfig = field(default_factory=EpisodeConfig)
+
+
+DEFAULT_CONFIG = AnalysisConfig()  # shared by live and batch: one set of parameters
 
 
 def _opt(x: float) -> float | None:

@@ -43,6 +43,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 import numpy as np
 
+from attune.timeutil import datetime_to_epoch_ms, epoch_ms_to_datetime
+
 _DT_S = 0.25  # model grid step
 
 
@@ -130,7 +132,7 @@ def _schedule(
 
 
 def day_simulate(
-    start_epoch_ms: int,
+    start_ms: int,
     duration_s: float = 16 * 3600,
     *,
     seed: int = 0,
@@ -146,7 +148,7 @@ def day_simulate(
 
     Parameters
     ----------
-    start_epoch_ms : int
+    start_ms : int
         Unix time of the start (e.g. 07:00 local).
     duration_s : float
         Length of the recording in seconds (default 16 h).
@@ -175,7 +177,7 @@ def day_simulate(
     rng = np.random.default_rng(seed)
     n = int(duration_s / _DT_S)
     t = np.arange(n) * _DT_S
-    t0_local = datetime.fromtimestamp(start_epoch_ms / 1000, tz=UTC).astimezone(tz)
+    t0_local = epoch_ms_to_datetime(start_ms, tz)
     hour = (t0_local.hour + t0_local.minute / 60 + t / 3600) % 24
     hr = person.resting_hr_bpm + person.circadian_hr_bpm * np.cos(2 * np.pi * (hour - 16) / 24)
     hr = hr + _ou(n, _DT_S, person.drift_tau_s, person.drift_hr_bpm, rng)
@@ -196,8 +198,8 @@ def day_simulate(
         shape = np.where(t < a, 0.0, np.where(t < b, rise, fall))
         hr += d_hr * shape
         ln_v += np.log(factor) * shape
-        events.append(SimEvent("activation", start_epoch_ms + int(a * 1000), start_epoch_ms + int(b * 1000),
-                               start_epoch_ms + int((b + 3 * tau_off) * 1000), round(d_hr, 2), round(factor, 3)))
+        events.append(SimEvent("activation", start_ms + int(a * 1000), start_ms + int(b * 1000),
+                               start_ms + int((b + 3 * tau_off) * 1000), round(d_hr, 2), round(factor, 3)))
     for a, b in exert:
         d_hr = rng.uniform(25, 50)
         factor = rng.uniform(0.2, 0.35)
@@ -212,8 +214,8 @@ def day_simulate(
         rec_v = at_end * np.exp(-since / 300.0)
         hr += d_hr * np.where(after, rec_hr, level)
         ln_v += np.log(factor) * np.where(after, rec_v, level)
-        events.append(SimEvent("exertion", start_epoch_ms + int(a * 1000), start_epoch_ms + int(b * 1000),
-                               start_epoch_ms + int((b + 900) * 1000), round(d_hr, 2), round(factor, 3)))
+        events.append(SimEvent("exertion", start_ms + int(a * 1000), start_ms + int(b * 1000),
+                               start_ms + int((b + 900) * 1000), round(d_hr, 2), round(factor, 3)))
 
     v = np.exp(ln_v)
     mean_rr = 60_000.0 / hr
@@ -241,15 +243,15 @@ def day_simulate(
         inside = (beat_s >= a) & (beat_s < b)
         keep &= ~inside
         segment[beat_s >= b] += 1
-        events.append(SimEvent("gap", start_epoch_ms + int(a * 1000), start_epoch_ms + int(b * 1000),
-                               start_epoch_ms + int(b * 1000)))
+        events.append(SimEvent("gap", start_ms + int(a * 1000), start_ms + int(b * 1000),
+                               start_ms + int(b * 1000)))
     rr, beat_s, segment = rr[keep], beat_s[keep], segment[keep]
     # where each segment's first interval starts; artifacts keep RR sums within a segment,
     # so beat times stay on the model's clock
     firsts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
     seg_start_s = dict(zip(segment[firsts].tolist(), (beat_s[firsts] - rr[firsts] / 1000).tolist(), strict=True))
     rr, segment, art_index = _artifacts_inject(rr, segment, artifact_rate, rng)
-    epoch = _times(start_epoch_ms, rr, segment, seg_start_s)
+    epoch = _times(start_ms, rr, segment, seg_start_s)
     events.sort(key=lambda e: e.onset_ms)
     return Simulation(epoch, rr, segment, np.zeros(rr.size, dtype=np.int64), events, art_index)
 
@@ -296,18 +298,18 @@ def _artifacts_inject(rr: np.ndarray, segment: np.ndarray, rate: float, rng: np.
     return np.concatenate(out_rr), np.concatenate(out_seg), np.asarray(marks, dtype=np.int64)
 
 
-def _times(start_epoch_ms: int, rr: np.ndarray, segment: np.ndarray, seg_start_s: dict) -> np.ndarray:
+def _times(start_ms: int, rr: np.ndarray, segment: np.ndarray, seg_start_s: dict) -> np.ndarray:
     """Beat times: RR sums within a segment, from where the segment starts."""
     epoch = np.empty(rr.size)
     starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
     ends = np.r_[starts[1:], rr.size]
     for a, b in zip(starts, ends, strict=True):
-        epoch[a:b] = start_epoch_ms + seg_start_s[int(segment[a])] * 1000 + np.cumsum(rr[a:b])
+        epoch[a:b] = start_ms + seg_start_s[int(segment[a])] * 1000 + np.cumsum(rr[a:b])
     return np.round(epoch).astype(np.int64)
 
 
 def days_simulate(
-    first_day_start_epoch_ms: int,
+    first_start_ms: int,
     n_days: int = 2,
     *,
     seed: int = 0,
@@ -318,14 +320,14 @@ def days_simulate(
 ) -> Simulation:
     """Several consecutive waking days (the strap is off overnight: new segments).
 
-    ``first_day_start_epoch_ms`` is the first morning's start; each next day starts 24 h
+    ``first_start_ms`` is the first morning's start; each next day starts 24 h
     later. Other keyword arguments go to :func:`day_simulate`.
     """
     parts = []
     segment = 1
     for d in range(n_days):
         sim = day_simulate(
-            first_day_start_epoch_ms + d * 86_400_000, wake_hours * 3600, seed=seed * 1000 + d,
+            first_start_ms + d * 86_400_000, wake_hours * 3600, seed=seed * 1000 + d,
             person=person, tz=tz, first_segment_id=segment, **day_options,
         )
         segment = int(sim.segment_id.max()) + 1 if len(sim) else segment
@@ -341,7 +343,7 @@ def days_simulate(
     )
 
 
-def morning_epoch_ms(date: str, hour: float = 7.0, tz: tzinfo = UTC) -> int:
+def morning_ms(date: str, hour: float = 7.0, tz: tzinfo = UTC) -> int:
     """Unix ms of ``hour`` o'clock local time on ISO ``date`` (e.g. ``"2026-03-02"``)."""
     day = datetime.fromisoformat(date).replace(tzinfo=tz)
-    return int((day + timedelta(hours=hour)).timestamp() * 1000)
+    return datetime_to_epoch_ms(day + timedelta(hours=hour))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import tzinfo
@@ -30,6 +29,7 @@ from attune.signals.events import (
     StateChanged,
     Tick,
 )
+from attune.timeutil import now_ms
 
 log = logging.getLogger(__name__)
 DEFAULT_BASELINE = BaselineConfig()
@@ -41,10 +41,6 @@ _EPISODE_COLUMNS = (
     "onset_ms", "peak_ms", "end_ms", "confirmed_ms", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
     "duration_s", "half_recovery_s", "quality", "prolonged", "status", "source", "updated_ms",
 )
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # -- beats -----------------------------------------------------------------------------------
@@ -96,7 +92,7 @@ def _tick_row(t: Tick, used: bool) -> tuple:
 
 def _episode_row(e: Episode, source: str) -> tuple:
     return (e.onset_ms, e.peak_ms, e.end_ms, e.confirmed_ms, e.peak_score, e.delta_hr_bpm, e.delta_ln_rmssd,
-            e.duration_s, e.half_recovery_s, e.quality, int(e.prolonged), e.status, source, _now_ms())
+            e.duration_s, e.half_recovery_s, e.quality, int(e.prolonged), e.status, source, now_ms())
 
 
 def _baseline_rows(event: BaselineUpdated) -> list[tuple]:
@@ -154,7 +150,7 @@ def episodes_close_dangling(conn: sqlite3.Connection) -> int:
         conn.execute(
             "UPDATE episode SET status = 'ended', end_ms = coalesce(end_ms, ?),"
             " duration_s = (coalesce(end_ms, ?) - onset_ms) / 1000.0, updated_ms = ? WHERE id = ?",
-            (end, end, _now_ms(), ep_id),
+            (end, end, now_ms(), ep_id),
         )
     return len(rows)
 
@@ -240,7 +236,7 @@ def analysis_run_record(
 ) -> int:
     cur = conn.execute(
         "INSERT INTO analysis_run(started_ms, from_ms, to_ms, beats, ticks, episodes, config) VALUES (?,?,?,?,?,?,?)",
-        (_now_ms(), from_ms, to_ms, beats, ticks, episodes, json.dumps(config, sort_keys=True, default=str)),
+        (now_ms(), from_ms, to_ms, beats, ticks, episodes, json.dumps(config, sort_keys=True, default=str)),
     )
     return int(cur.lastrowid)
 

@@ -116,9 +116,9 @@ def test_pipeline_events_become_live_events() -> None:
     from attune.api.wire import wire_publish
     from attune.signals.events import EpisodeAnnounced, EpisodeEnded, StateChanged, Tick
     from attune.signals.pipeline import Analyzer
-    from attune.signals.simulate import day_simulate, morning_epoch_ms
+    from attune.signals.simulate import day_simulate, morning_ms
 
-    sim = day_simulate(morning_epoch_ms("2026-11-19"), 8 * 3600, seed=5, n_activations=6, n_exertions=1)
+    sim = day_simulate(morning_ms("2026-11-19"), 8 * 3600, seed=5, n_activations=6, n_exertions=1)
     analyzer = Analyzer()
     events = analyzer.push(sim.epoch_ms, sim.rr_ms, sim.segment_id, sim.flags) + analyzer.finish()
     hub = LiveHub(replay_size=100_000)

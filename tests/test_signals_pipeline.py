@@ -26,18 +26,11 @@ from attune.signals.batch import (
     analysis_to_dict,
 )
 from attune.signals.cli import add_analyze_parser
-from attune.signals.events import (
-    ACTIVATED,
-    PHYSICAL,
-    EpisodeAnnounced,
-    EpisodeEnded,
-    StateChanged,
-    Tick,
-)
+from attune.signals.events import EpisodeAnnounced, EpisodeEnded, State, StateChanged, Tick
 from attune.signals.features import FeatureStream
 from attune.signals.live import LivePipeline
 from attune.signals.pipeline import AnalysisConfig, Analyzer
-from attune.signals.simulate import day_simulate, morning_epoch_ms
+from attune.signals.simulate import day_simulate, morning_ms
 
 # calibrate within minutes so a short stream shows every state
 QUICK = AnalysisConfig(baseline=BaselineConfig(calibration_ticks=120, bin_full_ticks=60))
@@ -45,7 +38,7 @@ QUICK = AnalysisConfig(baseline=BaselineConfig(calibration_ticks=120, bin_full_t
 
 @pytest.fixture(scope="module")
 def sim():
-    return day_simulate(morning_epoch_ms("2026-03-02"), 2.5 * 3600, seed=21, n_activations=5,
+    return day_simulate(morning_ms("2026-03-02"), 2.5 * 3600, seed=21, n_activations=5,
                         n_exertions=1, n_gaps=1, artifact_rate=0.01)
 
 
@@ -68,7 +61,7 @@ def test_streaming_equals_batch_and_latency_bound_holds(sim):
     kinds = {type(e).__name__ for e in whole}
     states = {e.state for e in whole if isinstance(e, Tick)}
     assert {"Tick", "StateChanged", "EpisodeAnnounced", "EpisodeEnded", "BaselineUpdated"} <= kinds
-    assert {ACTIVATED, PHYSICAL, "unknown", "calibrating"} <= states
+    assert {State.ACTIVATED, State.PHYSICAL, "unknown", "calibrating"} <= states
 
     # a tick is final once the first beat after it has been cleaned, i.e. latency_beats
     # after that beat (+1 per merged extra beat nearby): the bound the detection test
@@ -120,7 +113,7 @@ def _ticks(conn) -> list[tuple]:
 
 
 def test_live_storage_equals_reanalysis(tmp_path):
-    sim = day_simulate(morning_epoch_ms("2026-03-02"), 1.5 * 3600, seed=22, n_activations=3,
+    sim = day_simulate(morning_ms("2026-03-02"), 1.5 * 3600, seed=22, n_activations=3,
                        n_exertions=0, n_gaps=0, artifact_rate=0.005)
     conn = db_connect(tmp_path / "a.sqlite")
     live = LivePipeline(conn, QUICK, tz=UTC)
@@ -149,7 +142,7 @@ def test_live_storage_equals_reanalysis(tmp_path):
 
 
 def test_reanalysis_replaces_span_and_keeps_overlapping_ids(tmp_path):
-    sim = day_simulate(morning_epoch_ms("2026-03-02"), 3 * 3600, seed=23, n_activations=4, n_exertions=0,
+    sim = day_simulate(morning_ms("2026-03-02"), 3 * 3600, seed=23, n_activations=4, n_exertions=0,
                        n_gaps=0, artifact_rate=0.003)
     conn = db_connect(tmp_path / "b.sqlite")
     conn.execute("INSERT INTO segment(id, source, reason, started_epoch_ms) VALUES (1, 'import', 'import', ?)",
@@ -188,7 +181,7 @@ def test_import_then_analyse_gives_an_analysed_day(shared_data, tmp_path):
     states = dict(conn.execute("SELECT state, count(*) FROM tick GROUP BY state").fetchall())
     print(f"selfloops 8 h: {stored[0]} ticks, states {states}, {len(result.episodes)} episodes")
     assert stored[0] == len(result.ticks) > 5000
-    assert stored[1] <= imported.first_epoch_ms + 10_000 and stored[2] >= imported.last_epoch_ms - 10_000
+    assert stored[1] <= imported.first_beat_ms + 10_000 and stored[2] >= imported.last_beat_ms - 10_000
     assert states.get("calibrating", 0) < stored[0] / 2  # calibrated after the first hour(s)
     assert conn.execute("SELECT count(*) FROM baseline").fetchone()[0] > 0
     conn.close()
@@ -308,9 +301,9 @@ def _store(conn, sim, segment: int) -> list:
 
 def test_restart_continues_the_persisted_baseline(tmp_path):
     db = tmp_path / "e.sqlite"
-    day1 = day_simulate(morning_epoch_ms("2026-03-02"), 2 * 3600, seed=24, n_activations=1, n_exertions=0,
+    day1 = day_simulate(morning_ms("2026-03-02"), 2 * 3600, seed=24, n_activations=1, n_exertions=0,
                         n_gaps=0, first_segment_id=1)
-    day2 = day_simulate(morning_epoch_ms("2026-03-03"), 0.5 * 3600, seed=25, n_activations=0, n_exertions=0,
+    day2 = day_simulate(morning_ms("2026-03-03"), 0.5 * 3600, seed=25, n_activations=0, n_exertions=0,
                         n_gaps=0, first_segment_id=2)
     conn = db_connect(db)
     live = LivePipeline(conn, QUICK, tz=UTC, owns_connection=True)

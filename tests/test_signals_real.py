@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from attune.signals.batch import analysis_file
-from attune.signals.events import PHYSICAL, SETTLED, UNKNOWN
+from attune.signals.events import State
 
 CONDITIONS = ("sitting", "arithmetic", "recovery", "standing", "breathing", "neurotask", "walking", "biking")
 
@@ -72,9 +72,9 @@ def test_labelled_conditions_report(p37):
 def test_walking_and_biking_are_physical(p37, condition):
     result, events, _ = p37
     start, end = events.loc[condition, "start"], events.loc[condition, "end"]
-    ticks = [t for t in _during(result.ticks, start, end) if t.state != UNKNOWN]
+    ticks = [t for t in _during(result.ticks, start, end) if t.state != State.UNKNOWN]
     states = Counter(t.state for t in ticks)
-    assert states[PHYSICAL] / len(ticks) >= 0.6, states
+    assert states[State.PHYSICAL] / len(ticks) >= 0.6, states
     # ... and exertion never prompts a tag, nor is it reported as an episode
     assert not [e for e in result.episodes if start - 60_000 <= e.onset_ms <= end]
     assert not [e for e in result.discarded if start - 60_000 <= e.onset_ms <= end]
@@ -84,17 +84,17 @@ def test_walking_and_biking_are_physical(p37, condition):
 def test_quiet_conditions_are_settled(p37, condition):
     result, events, _ = p37
     ticks = [t for t in _during(result.ticks, events.loc[condition, "start"], events.loc[condition, "end"])
-             if t.state != UNKNOWN]
-    assert Counter(t.state for t in ticks)[SETTLED] / len(ticks) >= 0.8
+             if t.state != State.UNKNOWN]
+    assert Counter(t.state for t in ticks)[State.SETTLED] / len(ticks) >= 0.8
 
 
 def test_exercise_recording_is_mostly_physical(shared_data):
     result, beats = analysis_file(shared_data / "polar_h10_exercise/FatMaxOptimiser.20210606_161059.rr.csv", tz=UTC)
-    known = [t for t in result.ticks if t.state != UNKNOWN]
+    known = [t for t in result.ticks if t.state != State.UNKNOWN]
     states = Counter(t.state for t in known)
     print(f"FatMaxxer walk/run, {len(beats.rr_ms)} beats in {len(set(beats.segment_id.tolist()))} segments: "
           f"{dict(states.most_common())}, {len(result.episodes)} episodes")
-    assert states[PHYSICAL] / len(known) >= 0.5
+    assert states[State.PHYSICAL] / len(known) >= 0.5
     assert len(result.episodes) <= 3
 
 
@@ -109,7 +109,7 @@ def test_24h_holter_end_to_end(shared_data, name):
     states = Counter(t.state for t in result.ticks)
     excluded = int((beats.flags != 0).sum())
     print(f"{name}: {len(beats.rr_ms)} beats over {span_s / 3600:.1f} h, {excluded} flagged at ingest, "
-          f"{len(result.ticks)} ticks, {states[UNKNOWN] / len(result.ticks):.0%} unknown, "
+          f"{len(result.ticks)} ticks, {states[State.UNKNOWN] / len(result.ticks):.0%} unknown, "
           f"{len(result.episodes)} episodes")
     assert len(result.ticks) >= 0.95 * span_s / 5
     assert all(t.epoch_ms % 5000 == 0 for t in result.ticks[:100])
@@ -127,10 +127,10 @@ def test_gap_in_holter_is_not_bridged(shared_data):
     assert beats.rr_ms[k] > 30_000 and beats.flags[k] != 0
     gap_end = beats.epoch_ms[k]
     across = [t for t in result.ticks if gap_end - 30_000 < t.epoch_ms <= gap_end + 5_000]
-    assert across and all(t.state == UNKNOWN for t in across)
+    assert across and all(t.state == State.UNKNOWN for t in across)
 
 
 def test_frequent_ectopy_is_unknown_not_a_guess(shared_data):
     result, _ = analysis_file(shared_data / "polar_h10_ectopic/polar_h10_rr_only.csv", tz=UTC)
-    assert result.ticks and all(t.state == UNKNOWN for t in result.ticks)
+    assert result.ticks and all(t.state == State.UNKNOWN for t in result.ticks)
     assert max(t.artifact_fraction for t in result.ticks) > 0.25

@@ -6,15 +6,7 @@ import pytest
 
 from attune.signals.baseline import Estimate
 from attune.signals.episodes import EpisodeConfig, EpisodeTracker
-from attune.signals.events import (
-    ACTIVATED,
-    HIGH,
-    PHYSICAL,
-    RECOVERING,
-    SETTLED,
-    EpisodeAnnounced,
-    EpisodeEnded,
-)
+from attune.signals.events import EpisodeAnnounced, EpisodeEnded, State
 from attune.signals.states import Scored, StateMachine, score_compute
 
 T0 = 1_772_409_600_000
@@ -41,59 +33,59 @@ def test_score_combines_heart_rate_and_vagal_tone():
 def test_abrupt_rise_activates_slow_drift_does_not():
     m = StateMachine()
     states = _run(m, [0.0] * 60 + [2.2] * 10)
-    assert states[-1] == ACTIVATED
+    assert states[-1] == State.ACTIVATED
     drift = [min(2.4, 0.01 * i) for i in range(400)]  # 0 -> 2.4 over half an hour
     m = StateMachine()
-    assert ACTIVATED not in _run(m, drift)
+    assert State.ACTIVATED not in _run(m, drift)
 
 
 def test_very_high_scores_need_no_rise():
     m = StateMachine()
     states = _run(m, [3.5] * 10)  # e.g. just after a reset, without history
-    assert states[-1] in (ACTIVATED, HIGH)
+    assert states[-1] in (State.ACTIVATED, State.HIGH)
 
 
 def test_hysteresis_no_flicker_around_thresholds():
     m = StateMachine()
     _run(m, [0.0] * 60 + [2.2] * 4)
-    assert m.state == ACTIVATED
+    assert m.state == State.ACTIVATED
     wobble = [1.2, 0.9, 1.3, 0.8, 1.6, 0.9, 1.1] * 10  # crosses release_score all the time
     states = _run(m, wobble, start=T0 + 64 * 5000)
-    assert set(states) == {ACTIVATED}
+    assert set(states) == {State.ACTIVATED}
     states = _run(m, [0.3] * 20, start=T0 + 200 * 5000)
     # release after 20 s below 1.0, settled after 30 s below 0.5
-    assert states[2] == ACTIVATED and states[3] == RECOVERING and states[-1] == SETTLED
+    assert states[2] == State.ACTIVATED and states[3] == State.RECOVERING and states[-1] == State.SETTLED
 
 
 def test_high_and_back():
     m = StateMachine()
     states = _run(m, [0.0] * 60 + [2.0] * 3 + [3.5] * 4 + [2.0] * 4)
-    assert HIGH in states and states[-1] == ACTIVATED
+    assert State.HIGH in states and states[-1] == State.ACTIVATED
 
 
 def test_exertion_is_physical_and_recovers_without_episodes():
     m = StateMachine()
     states = _run(m, [0.0] * 60 + [6.0] * 20, hr_excess=30.0, ln_delta=-1.5)
-    assert states[-1] == PHYSICAL
+    assert states[-1] == State.PHYSICAL
     states = _run(m, [2.5] * 30, start=T0 + 80 * 5000, hr_excess=8.0, ln_delta=-0.5)
-    assert RECOVERING in states and ACTIVATED not in states  # post-exercise HR is not emotion
+    assert State.RECOVERING in states and State.ACTIVATED not in states  # post-exercise HR is not emotion
     states = _run(m, [0.2] * 10, start=T0 + 110 * 5000)
-    assert states[-1] == SETTLED
+    assert states[-1] == State.SETTLED
 
 
 def test_vagal_withdrawal_with_moderate_hr_rise_is_exertion():
     m = StateMachine()
     states = _run(m, [0.0] * 60 + [4.5] * 20, hr_excess=15.0, ln_delta=-1.2)  # walking
-    assert states[-1] == PHYSICAL
+    assert states[-1] == State.PHYSICAL
     m = StateMachine()
     states = _run(m, [0.0] * 60 + [3.0] * 30, hr_excess=12.0, ln_delta=-0.6)  # strong emotion
-    assert PHYSICAL not in states
+    assert State.PHYSICAL not in states
 
 
 def test_gap_resets():
     m = StateMachine()
     _run(m, [0.0] * 60 + [2.2] * 4)
-    assert m.state == ACTIVATED
+    assert m.state == State.ACTIVATED
     assert not m.gap_exceeded(T0 + 64 * 5000 + 30_000)
     assert m.gap_exceeded(T0 + 64 * 5000 + 65_000)
 
