@@ -7,8 +7,8 @@ per tick on the same grid as :mod:`attune.signals.features` (tick times are mult
 
 * ``activity_mg`` -- mean amplitude deviation (MAD) of the resultant acceleration over
   the 5 s tick: ``mean(| r_i - mean(r) |)`` with ``r_i = |a_i|`` (Vähä-Ypyä et al. 2015,
-  who validated it on 6 s epochs; < ~20 mg is sedentary, walking ~100-400 mg, running
-  more). Subtracting the tick mean of ``r`` is the high-pass (a 5 s boxcar, first zero at
+  who validated it on 6 s epochs; on the Hexoskin chest sessions in ../shared/data rest
+  has a median of 9 mg, walking 300 mg, jogging 790 mg). Subtracting the tick mean of ``r`` is the high-pass (a 5 s boxcar, first zero at
   0.2 Hz): it removes gravity *without* assuming the sensor's gain is exact (a 3 % gain
   error moves ENMO by 30 mg at rest but MAD by 3 %) and, being taken on the magnitude,
   it does not count a slow change of orientation as movement.
@@ -25,7 +25,8 @@ per tick on the same grid as :mod:`attune.signals.features` (tick times are mult
   over the 10 s ``(t - 10 s, t]``: the step period is the best autocorrelation peak with
   a lag of 1/3.5 to 1/1.2 s (Moe-Nilssen & Helbostad 2004 use the same first-peak = step,
   second-peak = stride reading of trunk acceleration). 0 when the tick is valid but shows
-  no step rhythm; NaN when the window is not covered. ``step_periodicity`` is the
+  no step rhythm or when the tick's activity is under ``min_step_activity_mg``; NaN when
+  the window is not covered. ``step_periodicity`` is the
   autocorrelation at that peak (1 = perfectly periodic).
 * posture-change events -- :func:`posture_events`: a change of posture class held for at
   least ``min_dwell_ticks`` ticks on both sides.
@@ -37,7 +38,8 @@ otherwise its features are NaN and its posture is ``unknown``.
 Live = batch: every per-tick number depends only on the samples inside that tick's own
 window (sums by ``numpy.add.reduceat`` per window, never running sums; no IIR filter
 state), so a live form only has to keep the last ``cadence_window_ms`` of samples and
-emit tick ``t`` once a sample at or after ``t`` arrived. The one cross-tick quantity, the
+emit tick ``t`` once a sample at or after ``t`` arrived, passing the device's configured
+``rate_hz`` (a short buffer's median interval could differ). The one cross-tick quantity, the
 upright reference, is learnt from walking ticks; live it would be fixed from past days
 (or updated from finished walks) and passed as ``upright_ref``.
 
@@ -58,7 +60,7 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -116,8 +118,7 @@ class MotionTicks:
     cadence_spm: np.ndarray  # steps/min over 10 s; 0 = no step rhythm; NaN = not covered
     step_periodicity: np.ndarray  # autocorrelation at the chosen step lag
     upright_ref: np.ndarray | None = None  # unit vector used for tilt_deg
-    rate_hz: float = float("nan")  # nominal sample rate found in the input
-    extra: dict[str, object] = field(default_factory=dict)
+    rate_hz: float = float("nan")  # nominal sample rate used (given, or found in the input)
 
     def __len__(self) -> int:
         return int(self.epoch_ms.size)
@@ -135,6 +136,14 @@ def _window_sum(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     sums = np.add.reduceat(padded, index, axis=0)[0::2]
     empty = (hi <= lo).reshape((-1,) + (1,) * (x.ndim - 1))
     return np.where(empty, 0.0, sums)
+
+
+def _window_index(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(window, sample) index pairs of every sample in every window ``[lo[i], hi[i])``."""
+    n = np.maximum(hi - lo, 0)
+    rows = np.repeat(np.arange(lo.size), n)
+    first = np.cumsum(n) - n
+    return rows, np.arange(int(n.sum())) - np.repeat(first - lo, n)
 
 
 def nominal_rate_hz(epoch_ms: np.ndarray) -> float:
@@ -295,6 +304,7 @@ def motion_ticks(
     acc_mg: np.ndarray,
     upright_ref: np.ndarray | None = None,
     config: MotionConfig = MotionConfig(),
+    rate_hz: float | None = None,
 ) -> MotionTicks:
     """Motion features per 5 s tick (vectorised).
 
@@ -309,6 +319,9 @@ def motion_ticks(
         ticks of this input (:func:`upright_reference`), and posture is ``unknown`` if
         there is not a minute of walking.
     config : MotionConfig
+    rate_hz : float, optional
+        Nominal sample rate (Hz), e.g. the rate the strap was configured to stream; by
+        default the median sample interval of the input.
 
     Returns
     -------
@@ -321,7 +334,7 @@ def motion_ticks(
     if t.size > 1 and np.any(np.diff(t) <= 0):
         raise ValueError("epoch_ms must increase")
     cfg = config
-    rate = nominal_rate_hz(t)
+    rate = nominal_rate_hz(t) if rate_hz is None else float(rate_hz)
     ticks = tick_grid(np.floor(t).astype(np.int64), cfg.tick_ms) if t.size else np.zeros(0, dtype=np.int64)
     lo = np.searchsorted(t, ticks - cfg.tick_ms, side="right")
     hi = np.searchsorted(t, ticks, side="right")
@@ -335,9 +348,8 @@ def motion_ticks(
     grav = _window_sum(a, lo, hi) / nn[:, None]
     r_mean = _window_sum(r, lo, hi) / nn
     # the tick of each sample (windows do not overlap): deviation from its own tick's mean
-    owner = np.repeat(np.arange(ticks.size), n)
+    owner, inside = _window_index(lo, hi)
     dev = np.zeros(r.size)
-    inside = np.concatenate([np.arange(a_, b_) for a_, b_ in zip(lo, hi, strict=True)]) if ticks.size else np.zeros(0, int)
     dev[inside] = np.abs(r[inside] - r_mean[owner])
     activity = _window_sum(dev, lo, hi) / nn
     enmo = _window_sum(np.maximum(r - G_MG, 0.0), lo, hi) / nn
@@ -393,9 +405,7 @@ def _cadence_ticks(
             continue
         x = np.zeros((idx.size, width))
         m = np.zeros((idx.size, width), dtype=bool)
-        counts = hi[idx] - lo[idx]
-        rows = np.repeat(np.arange(idx.size), counts)
-        samp = np.concatenate([np.arange(a_, b_) for a_, b_ in zip(lo[idx], hi[idx], strict=True)])
+        rows, samp = _window_index(lo[idx], hi[idx])
         start = ticks[idx] - cfg.cadence_window_ms
         col = np.floor((t[samp] - start[rows]) * rate / 1000.0).astype(np.int64)
         col = np.clip(col, 0, width - 1)
@@ -443,6 +453,7 @@ def posture_events(epoch_ms: np.ndarray, posture: np.ndarray, min_dwell_ticks: i
     run_len = np.diff(bounds)
     for j in range(1, run_len.size):
         if run_len[j - 1] >= min_dwell_ticks and run_len[j] >= min_dwell_ticks:
-            events.append(PostureEvent(int(epoch_ms[known[bounds[j]]]), Posture(seq[bounds[j] - 1]),
-                                       Posture(seq[bounds[j]])))
+            events.append(
+                PostureEvent(int(epoch_ms[known[bounds[j]]]), Posture(seq[bounds[j] - 1]), Posture(seq[bounds[j]]))
+            )
     return events
