@@ -428,13 +428,16 @@ class PostureEvent:
 
 
 def posture_events(epoch_ms: np.ndarray, posture: np.ndarray, min_dwell_ticks: int = 2) -> list[PostureEvent]:
-    """Posture changes held at least ``min_dwell_ticks`` ticks before and after
+    """Posture changes between postures held at least ``min_dwell_ticks`` ticks
     (``epoch_ms`` and ``posture`` as in :class:`MotionTicks`).
 
-    Unknown ticks are skipped over (a gap does not make a change, and a change across a
-    gap is reported at the first tick after it). Sit-to-stand at the chest is a change
-    to ``upright`` from ``reclined`` or ``lying``; a person sitting straight is already
-    upright, so that transition shows in the motion and cadence, not here.
+    Runs shorter than the dwell (a bend, a twist, a passing ``reclined`` on the way down)
+    are passed over: upright, 1 tick reclined, lying is one change, upright -> lying, at
+    the first tick after the upright run. Unknown ticks are skipped too (a gap does not
+    make a change; a change across a gap is reported at the first tick after it).
+    Sit-to-stand at the chest is a change to ``upright`` from ``reclined`` or ``lying``;
+    a person sitting straight is already upright, so that transition shows in activity
+    and cadence, not here.
 
     Examples
     --------
@@ -447,13 +450,14 @@ def posture_events(epoch_ms: np.ndarray, posture: np.ndarray, min_dwell_ticks: i
     if known.size == 0:
         return []
     seq = p[known]
-    change = np.flatnonzero(seq[1:] != seq[:-1]) + 1
-    bounds = np.r_[0, change, seq.size]
+    starts = np.r_[0, np.flatnonzero(seq[1:] != seq[:-1]) + 1]
+    ends = np.r_[starts[1:], seq.size]  # exclusive, in ``known`` positions
+    long = (ends - starts) >= min_dwell_ticks
     events: list[PostureEvent] = []
-    run_len = np.diff(bounds)
-    for j in range(1, run_len.size):
-        if run_len[j - 1] >= min_dwell_ticks and run_len[j] >= min_dwell_ticks:
-            events.append(
-                PostureEvent(int(epoch_ms[known[bounds[j]]]), Posture(seq[bounds[j] - 1]), Posture(seq[bounds[j]]))
-            )
+    prev_value, prev_end = None, 0
+    for a, b in zip(starts[long], ends[long], strict=True):
+        value = seq[a]
+        if prev_value is not None and value != prev_value:
+            events.append(PostureEvent(int(epoch_ms[known[prev_end]]), Posture(prev_value), Posture(value)))
+        prev_value, prev_end = value, b
     return events

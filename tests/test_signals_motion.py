@@ -175,6 +175,15 @@ def test_posture_events_need_dwell():
     ev = posture_events(np.arange(p.size) * 5000, p)
     assert [(e.epoch_ms, e.before, e.after) for e in ev] == [(45_000, Posture.UPRIGHT, Posture.LYING)]
     assert posture_events(np.zeros(0), np.zeros(0, dtype=object)) == []
+    # lying down through one reclined tick is one change, from the end of upright
+    p = np.array(["upright"] * 3 + ["reclined"] + ["lying"] * 3, dtype=object)
+    ev = posture_events(np.arange(p.size) * 5000, p)
+    assert [(e.epoch_ms, e.before, e.after) for e in ev] == [(15_000, Posture.UPRIGHT, Posture.LYING)]
+    # a single tick in another posture is no change; a return is a second event
+    p = np.array(["lying"] * 3 + ["upright"] + ["lying"] * 2 + ["upright"] * 2 + ["lying"] * 2, dtype=object)
+    ev = posture_events(np.arange(p.size) * 5000, p)
+    assert [(e.epoch_ms, e.before, e.after) for e in ev] == [
+        (30_000, Posture.LYING, Posture.UPRIGHT), (40_000, Posture.UPRIGHT, Posture.LYING)]
 
 
 def test_small_helpers_and_errors():
