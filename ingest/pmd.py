@@ -615,13 +615,15 @@ def pmd_acc_parse(
         if isinstance(decoded, PmdMalformed):
             return PmdMalformed(decoded.code, decoded.message, data)
         # scaled in float32 and truncated, as the SDK does (Kotlin Float, toInt())
-        if header.frame_type == 0:  # units of g × factor
-            mg = np.trunc(decoded.astype(np.float32) * (np.float32(factor) * np.float32(1000.0)))
-        elif factor != 1.0:
-            mg = np.trunc(decoded.astype(np.float32) * np.float32(factor))
-        else:
-            mg = decoded
-        if not np.all(np.abs(mg) < 2**31):
+        with np.errstate(over="ignore", invalid="ignore"):
+            if header.frame_type == 0:  # units of g × factor
+                mg = np.trunc(decoded.astype(np.float32) * (np.float32(factor) * np.float32(1000.0)))
+            elif factor != 1.0:
+                mg = np.trunc(decoded.astype(np.float32) * np.float32(factor))
+            else:
+                mg = decoded
+            fits = bool(np.all(np.abs(mg) < 2**31))
+        if not fits:
             return PmdMalformed(PmdMalformedCode.BAD_DELTA_BLOCK, "samples overflow 32 bits", data)
         acc_mg = mg.astype(np.int32)
     else:
