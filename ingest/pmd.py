@@ -16,8 +16,8 @@ implementations (nothing copied). Every fact below was checked in the source nam
 Facts:
 
 * UUIDs [SDK, BH]: service ``fb005c80-02e7-f387-1cad-8acd2d8df0c8``, control point ``…c81``
-  (read: features; write with response: requests; indications: answers), data ``…c82``
-  (notifications).
+  (read: features; write with response: requests; answers come back on it — indicate, per
+  the property list in an open Rust H10 client), data ``…c82`` (notifications).
 * Reading the control point gives ``0x0F`` then a bit field of the measurement types offered:
   byte 1 bit *n* = type *n* for ECG..SKIN_TEMP, byte 2 bits 1..6 = SDK mode, location,
   pressure, temperature, offline recording, offline HR [SDK ``PmdMeasurementType.fromByteArray``, BH].
@@ -34,8 +34,9 @@ Facts:
   byte is not 0xF0 is a message from the device: ``0x01`` = online measurement stopped,
   followed by the measurement types stopped [SDK ``processPmdCpCommand``].
 * Error codes 0..14 [SDK ``PmdControlPointResponseCode``; 0..13 also in BH]: see
-  :class:`PmdErrorCode`. The answer to a start carries the settings in force, among them
-  ``FACTOR`` (a float32 scale for delta-compressed samples) [SDK ``startMeasurement``].
+  :class:`PmdErrorCode`. The parameters of the answer to a start are settings; the SDK takes
+  ``FACTOR`` from them (a float32 scale for delta-compressed samples) [SDK ``startMeasurement``,
+  ``PmdSetting.updateSelectedFromStartResponse``].
 * Data frame [SDK ``PmdDataFrame``, BH]: byte 0 measurement type (low 6 bits), bytes 1..8
   uint64 LE sensor time of the **last** sample in ns since 2000-01-01T00:00:00Z [DOC], byte 9
   frame type: low 7 bits the type, bit 7 set = delta-compressed; samples from byte 10.
@@ -285,6 +286,29 @@ def pmd_request_start(
         if value is not None:
             chosen[setting] = value
     return bytes([PmdOpCode.START, PmdMeasurementType(measurement_type)]) + pmd_settings_encode(chosen)
+
+
+def pmd_acc_settings_choose(offered: PmdSettings, *, sample_rate_hz: int = 25, range_g: int = 8) -> dict[str, int]:
+    """Start settings for ACC from what the device offers (the answer to get-settings).
+
+    The lowest offered rate at or above ``sample_rate_hz`` (else the highest offered), the
+    smallest offered range at or above ``range_g`` (else the widest), the finest resolution.
+    A setting the device does not list is left out. Keyword arguments for
+    :func:`pmd_request_start`.
+    """
+
+    def at_least(values: tuple[int, ...], wanted: int) -> int:
+        above = [v for v in values if v >= wanted]
+        return min(above) if above else max(values)
+
+    chosen: dict[str, int] = {}
+    if offered.sample_rates_hz:
+        chosen["sample_rate_hz"] = at_least(offered.sample_rates_hz, sample_rate_hz)
+    if offered.resolutions_bits:
+        chosen["resolution_bits"] = max(offered.resolutions_bits)
+    if offered.ranges_g:
+        chosen["range_g"] = at_least(offered.ranges_g, range_g)
+    return chosen
 
 
 def pmd_request_stop(measurement_type: PmdMeasurementType | int) -> bytes:

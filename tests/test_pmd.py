@@ -34,6 +34,7 @@ from attune.ingest.pmd import (
     pmd_acc_encode,
     pmd_acc_encode_delta,
     pmd_acc_parse,
+    pmd_acc_settings_choose,
     pmd_delta_decode,
     pmd_delta_encode,
     pmd_features_encode,
@@ -145,6 +146,19 @@ def test_settings_answer_round_trip_h10_like() -> None:
     assert isinstance(s, PmdSettings)
     assert s.sample_rates_hz == H10_RATES_HZ and s.resolutions_bits == (16,) and s.ranges_g == (2, 4, 8)
     assert s.factor is None
+
+
+def test_acc_settings_choose() -> None:
+    h10 = PmdSettings({PmdSettingType.SAMPLE_RATE: H10_RATES_HZ, PmdSettingType.RESOLUTION: (16,),
+                       PmdSettingType.RANGE: (2, 4, 8)})
+    assert pmd_acc_settings_choose(h10) == {"sample_rate_hz": 25, "resolution_bits": 16, "range_g": 8}
+    assert pmd_request_start(ACC, **pmd_acc_settings_choose(h10)) == bytes.fromhex("02 02 00 01 19 00 01 01 10 00 02 01 08 00")
+    assert pmd_acc_settings_choose(h10, sample_rate_hz=60, range_g=3) == {"sample_rate_hz": 100, "resolution_bits": 16, "range_g": 4}
+    assert pmd_acc_settings_choose(h10, sample_rate_hz=500, range_g=16) == {"sample_rate_hz": 200, "resolution_bits": 16, "range_g": 8}
+    # a device that lists no range (values made up for the test)
+    no_range = PmdSettings({PmdSettingType.SAMPLE_RATE: (26, 52, 104, 208), PmdSettingType.RESOLUTION: (16,),
+                               PmdSettingType.CHANNELS: (3,)})
+    assert pmd_acc_settings_choose(no_range) == {"sample_rate_hz": 26, "resolution_bits": 16}
 
 
 def test_settings_factor_and_channels() -> None:
