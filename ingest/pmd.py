@@ -586,7 +586,8 @@ def _sample_times(
     if t_last_ns >= 1 << 63:
         return f"sensor time {t_last_ns} ns is beyond int64"
     period_ns = NS_PER_S / sample_rate_hz if sample_rate_hz and sample_rate_hz > 0 else None
-    use_previous = previous_t_ns is not None and 0 <= previous_t_ns < t_last_ns
+    # a span beyond 2**53 ns (104 days) is no previous frame of this stream, and would lose float precision
+    use_previous = previous_t_ns is not None and 0 <= previous_t_ns < t_last_ns < previous_t_ns + (1 << 53)
     if use_previous and period_ns is not None:
         # frames lost in between: the spacing would stretch, so fall back to the rate
         use_previous = (t_last_ns - previous_t_ns) <= 1.5 * n * period_ns

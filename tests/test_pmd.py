@@ -301,6 +301,8 @@ def test_malformed_frames_are_typed(payload: bytes, code: PmdMalformedCode) -> N
 def test_no_rate_and_no_previous_frame_is_typed() -> None:
     out = pmd_acc_parse(pmd_acc_encode([[0, 0, 1000]] * 3, 10**15), sample_rate_hz=None)
     assert isinstance(out, PmdMalformed) and out.code == PmdMalformedCode.BAD_TIME
+    far = pmd_acc_parse(pmd_acc_encode([[0, 0, 1000]] * 3, 2**63 - 1), sample_rate_hz=None, previous_t_ns=0)
+    assert isinstance(far, PmdMalformed) and far.code == PmdMalformedCode.BAD_TIME
 
 
 @settings(max_examples=400, deadline=None)
