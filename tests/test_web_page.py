@@ -143,6 +143,6 @@ def test_the_day_model_and_chart_are_pure_and_incremental(today_db: Path, browse
         now = datetime.now().astimezone().isoformat()
         server.publish("tick", {"at": now, "state": "activated", "state_words": "activated", "hr_bpm": 150.0,
                                 "ln_rmssd": 2.5, "score": 6.0, "calibration": {"done": True, "progress": 1.0}})
-        expect(page.locator("#score")).to_have_text("6.0", timeout=5_000)
+        expect(page.locator("#score")).to_have_text("100 / 100 · strongly activated", timeout=5_000)  # scale.js
         assert chart.screenshot() != before
         assert fetched == []
