@@ -62,9 +62,12 @@ export function hitboxAt(hitboxes, px, dpr) {
 /** What the page writes over each episode on the chart, in css px: `{item, cx, text, row}`:
  * the episode's name where it fits beside its neighbours (in one of three rows), else its
  * initial, else nothing; unnamed episodes get no text (their dashed edge says it). */
-export function episodeMarks(hitboxes, dpr, charPx = 6.6) {
+export function episodeMarks(hitboxes, dpr, widthCss = Infinity, charPx = 6.6) {
   const marks = [];
   const lastRight = [-Infinity, -Infinity, -Infinity];  // per row
+  // kept clear: the axis titles (row 1) and the top ticks (row 2), at both ends
+  const reserved = [[[0, 112], [widthCss - 100, Infinity]], [[0, 30], [widthCss - 30, Infinity]], []];
+  const free = (r, a, b) => a >= lastRight[r] + 2 && reserved[r].every(([x0, x1]) => b <= x0 || a >= x1);
   for (const hb of hitboxes) {
     if (hb.item.kind !== "episode") continue;
     const tag = hb.item.episode.tag, cx = hb.cx / dpr;
@@ -74,7 +77,7 @@ export function episodeMarks(hitboxes, dpr, charPx = 6.6) {
       const tries = [0, 1, 2].map((r) => [tag.label, r]).concat([0, 1, 2].map((r) => [initial, r]));
       for (const [t, r] of tries) {
         const half = (t.length * charPx + 6) / 2;
-        if (cx - half >= lastRight[r] + 2) { text = t; row = r; lastRight[r] = cx + half; break; }
+        if (free(r, cx - half, cx + half)) { text = t; row = r; lastRight[r] = cx + half; break; }
       }
     }
     marks.push({ item: hb.item, cx, text, row });

@@ -165,7 +165,7 @@ function targetsRender(dpr) {
   layer.replaceChildren();
   const canvas = $("timeline");
   const scale = canvas.clientWidth ? canvas.clientWidth / (canvas.width / dpr) : 1;
-  const marks = new Map(episodeMarks(shown.hitboxes, dpr).map((m) => [m.item, m]));
+  const marks = new Map(episodeMarks(shown.hitboxes, dpr, canvas.width / dpr).map((m) => [m.item, m]));
   const order = { physical: 0, moment: 1, episode: 2 };  // episodes on top
   for (const hb of [...shown.hitboxes].sort((a, b) => order[a.item.kind] - order[b.item.kind])) {
     const { item } = hb;
