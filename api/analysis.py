@@ -18,12 +18,14 @@ from attune.signals.storage import tick_last_ms
 from attune.timeutil import epoch_ms_to_iso as iso
 
 # Plain words for the states (seeds/README.md: gentle and descriptive, never alarming).
+# The page's legend uses the same table (api/static/scale.js STATE_WORDS; a test keeps
+# them equal). Exertion is said to be exercise and not counted, so it never reads as stress.
 STATE_WORDS = {
     "settled": "settled",
     "activated": "activated",
     "high": "strongly activated",
     "recovering": "recovering",
-    "physical": "moving",
+    "physical": "exercise — not counted",
     "calibrating": "getting to know you",
     "unknown": "no clear signal",
 }

@@ -130,7 +130,9 @@ def test_the_day_model_and_chart_are_pure_and_incremental(today_db: Path, browse
         assert got["states"] == [["settled", 0, 1], ["activated", 1, 3], ["activated", 9, 10]]
         assert got["openDuration"] == 120
         assert got["named"] == ["waiting", None] and got["left"] == [2]
-        assert got["box"] == [900, 906]  # 9:00; its 120 s are 3.3 px, widened to 3 css px
+        # 9:00; its 120 s are 3.3 px, drawn 3 css px wide (900–906); tapped within 44 css px
+        # around its centre (issue 9, point 3)
+        assert got["box"] == [859, 947]
         assert got["near"] == 2 and got["far"] is None and got["empty"] is False
 
         # the real page: a tick now draws the activated state on today's chart, fetching nothing
@@ -141,6 +143,6 @@ def test_the_day_model_and_chart_are_pure_and_incremental(today_db: Path, browse
         now = datetime.now().astimezone().isoformat()
         server.publish("tick", {"at": now, "state": "activated", "state_words": "activated", "hr_bpm": 150.0,
                                 "ln_rmssd": 2.5, "score": 6.0, "calibration": {"done": True, "progress": 1.0}})
-        expect(page.locator("#score")).to_have_text("6.0", timeout=5_000)
+        expect(page.locator("#score")).to_have_text("100 / 100 · strongly activated", timeout=5_000)  # scale.js
         assert chart.screenshot() != before
         assert fetched == []

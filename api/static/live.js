@@ -4,6 +4,7 @@
 import { request, query } from "./api.js";
 import { trendDraw } from "./chart.js";
 import { durationText, isoLocal, toMs } from "./time.js";
+import { scoreText } from "./scale.js";
 
 const $ = (id) => document.getElementById(id);
 const TREND_WINDOW_MS = 5 * 60e3;
@@ -26,7 +27,7 @@ function statusRender() {
     (s.connection === "connected" ? "listening…" : s.connection === "reconnecting" ? "looking for the strap" : "not recording");
   words.dataset.state = s.state || "";
   $("hr").textContent = s.hr_bpm != null ? Math.round(s.hr_bpm) : "—";
-  $("score").textContent = s.score != null ? s.score.toFixed(1) : "—";
+  $("score").textContent = scoreText(s.score);
   const cal = s.calibration;
   $("calibration").hidden = !cal || cal.done;
   if (cal && !cal.done) {

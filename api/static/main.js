@@ -3,10 +3,11 @@
 // them together and owns the day shown.
 
 import { request, query } from "./api.js";
-import { hitboxAt, timelineDraw, timelineHitboxes, timelineIsEmpty, timelineScales } from "./chart.js";
+import { episodeMarks, hitboxAt, itemKey, timelineDraw, timelineHitboxes, timelineIsEmpty, timelineScales } from "./chart.js";
 import { dayEpisodesMerge, dayFromTimeline, dayHas, dayItems, dayListsSet, dayTickAdd } from "./day.js";
 import { linkRender, liveConnect, statusRefresh, trendRender, trendSeed } from "./live.js";
 import { labelsLoad, sheetInit, sheetIsOpen, sheetOpen } from "./sheet.js";
+import { labelKind, LEGEND_STATES, SCALE_EXPLAINED, STATE_WORDS } from "./scale.js";
 import { addDays, dateInputValue, durationText, hhmm, isoLocal, isToday, startOfDay, toMs, TZ } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -16,6 +17,7 @@ const shown = {
   day: startOfDay(new Date()),   // local midnight of the day shown
   model: null,                   // day.js model of that day
   hitboxes: [],                  // chart.js tap targets of the last drawing
+  selected: null,                // itemKey (chart.js) of the item tapped last, on the chart or in the list
   summary: "day",                // "day" | "week"
   loading: 0,                    // bumps on every day change: late answers for another day are dropped
 };
@@ -84,10 +86,11 @@ function canvasSize(canvas) {
 
 function timelineRender() {
   const canvas = $("timeline"), ctx = canvasSize(canvas), day = shown.model;
-  if (!day) { ctx.clearRect(0, 0, canvas.width, canvas.height); return; }
+  if (!day) { ctx.clearRect(0, 0, canvas.width, canvas.height); shown.hitboxes = []; targetsRender(1); return; }
   const scales = timelineScales(day, canvas.width, canvas.height, window.devicePixelRatio || 1);
   shown.hitboxes = timelineHitboxes(day, scales);
-  timelineDraw(ctx, day, scales, shown.hitboxes, color, Date.now());
+  timelineDraw(ctx, day, scales, shown.hitboxes, color, Date.now(), shown.selected);
+  targetsRender(scales.dpr);
   const empty = $("day-empty");
   empty.hidden = !timelineIsEmpty(day);
   empty.textContent = isToday(shown.day)
@@ -111,7 +114,7 @@ function listRender() {
       when.textContent = e.open ? `since ${hhmm(toMs(e.start))} · still going`
         : `${hhmm(toMs(e.start))}–${hhmm(toMs(e.end))} · ${durationText(e.duration_s)}`;
       label.textContent = e.tag ? e.tag.label : "needs a name";
-      label.className = e.tag ? "label" : "label unnamed";
+      label.className = e.tag ? `label named ep-${labelKind(e.tag.label)}` : "label unnamed";
       button.dataset.episodeId = e.id;
     } else {
       const m = item.moment;
@@ -122,7 +125,9 @@ function listRender() {
     }
     when.className = "when";
     button.append(when, label);
-    button.addEventListener("click", () => sheetOpen(item));
+    button.dataset.key = itemKey(item);
+    if (shown.selected === button.dataset.key) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => itemSelect(item));
     li.append(button);
     list.append(li);
   }
@@ -133,12 +138,96 @@ function onTimelineTap(ev) {
   const rect = canvas.getBoundingClientRect();
   const px = (ev.clientX - rect.left) * (canvas.width / rect.width);
   const item = hitboxAt(shown.hitboxes, px, window.devicePixelRatio || 1);
-  if (item) sheetOpen(item);
+  if (item) itemSelect(item);
+}
+
+// -- one selection for the chart and the list ----------------------------------------------------
+/** Select an episode or moment (from the chart or the list): both show it, and its sheet
+ * opens; a stretch of exercise says why it is not counted. */
+function itemSelect(item) {
+  if (item.kind === "physical") {
+    toast(`${hhmm(item.startMs)}–${hhmm(item.endMs)}: exercise — not counted. Your heart rate rose with exertion, not with stress.`);
+    return;
+  }
+  shown.selected = itemKey(item);
+  timelineRender();
+  for (const b of $("episodes").querySelectorAll("button[data-key]")) {
+    if (b.dataset.key === shown.selected) b.setAttribute("aria-current", "true"); else b.removeAttribute("aria-current");
+  }
+  sheetOpen(item);
+}
+
+/** Buttons over the chart, one per episode, moment and stretch of exercise: each at least
+ * 44 px wide around its centre (chart.js hit boxes), named episodes showing their name. A
+ * pointer tap goes to the nearest (as on the canvas); Enter/Space to the button's own. */
+function targetsRender(dpr) {
+  const layer = $("chart-targets");
+  layer.replaceChildren();
+  const canvas = $("timeline");
+  const scale = canvas.clientWidth ? canvas.clientWidth / (canvas.width / dpr) : 1;
+  const marks = new Map(episodeMarks(shown.hitboxes, dpr, canvas.width / dpr).map((m) => [m.item, m]));
+  const order = { physical: 0, moment: 1, episode: 2 };  // episodes on top
+  for (const hb of [...shown.hitboxes].sort((a, b) => order[a.item.kind] - order[b.item.kind])) {
+    const { item } = hb;
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = `chart-target t-${item.kind}`;
+    b.dataset.key = itemKey(item);
+    b.style.left = `${(hb.x0 / dpr) * scale}px`;
+    b.style.width = `${((hb.x1 - hb.x0) / dpr) * scale}px`;
+    const text = document.createElement("span");
+    text.className = "t-text";
+    if (item.kind === "episode") {
+      const e = item.episode, kind = labelKind(e.tag?.label ?? null);
+      b.dataset.episodeTarget = e.id;
+      b.classList.add(kind ? `ep-${kind}` : "unnamed");
+      const mark = marks.get(item);
+      text.textContent = mark?.text || "";
+      if (mark?.row) text.classList.add(`row-${mark.row + 1}`);
+      b.setAttribute("aria-label", `episode ${hhmm(toMs(e.start))}, ${e.tag ? e.tag.label : "needs a name"}`);
+    } else if (item.kind === "moment") {
+      b.setAttribute("aria-label", `moment ${hhmm(toMs(item.moment.start))}, ${item.moment.label}`);
+    } else {
+      text.textContent = (hb.d1 - hb.d0) / dpr >= 60 ? STATE_WORDS.physical : "";
+      b.setAttribute("aria-label", `${hhmm(item.startMs)}–${hhmm(item.endMs)}, ${STATE_WORDS.physical}`);
+    }
+    if (b.dataset.key === shown.selected) b.setAttribute("aria-current", "true");
+    b.append(text);
+    b.addEventListener("click", (ev) => {
+      ev.stopPropagation();
+      if (ev.detail === 0) { itemSelect(item); return; }  // keyboard: this button's own
+      onTimelineTap(ev);
+    });
+    layer.append(b);
+  }
+}
+
+/** The legend, from scale.js: every state in the same words as the headline, the lines,
+ * the threshold, dashed (unnamed) and solid (named) episodes and the names' colours. */
+function legendRender() {
+  const legend = $("legend");
+  legend.replaceChildren();
+  const row = (swatch, words) => {
+    const li = document.createElement("li");
+    const i = document.createElement("i"); i.className = `sw ${swatch}`; i.setAttribute("aria-hidden", "true");
+    li.append(i, document.createTextNode(words));
+    legend.append(li);
+  };
+  for (const st of LEGEND_STATES) row(`sw-${st}`, STATE_WORDS[st] + (st === "calibrating" ? " (grey, at the start)" : ""));
+  row("sw-line", "activation 0–100 (left)");
+  row("sw-hr", "heart rate, bpm (right)");
+  row("sw-threshold", "dashed line: activated from 50");
+  row("sw-unnamed", "dashed edge: needs a name");
+  row("sw-named", "solid edge: named");
+  row("sw-ep-waiting", "waiting");
+  row("sw-ep-bracing", "bracing");
+  row("sw-ep-own", "your own word");
 }
 
 function dayShow(day) {
   shown.day = day;
   shown.model = null;
+  shown.selected = null;
   dayRender();  // no rows of the day before stay tappable meanwhile
   dayLoad();
 }
@@ -236,6 +325,8 @@ function init() {
     dayShow(startOfDay(new Date(y, m - 1, d)));
   };
   $("timeline").addEventListener("click", onTimelineTap);
+  legendRender();
+  $("scale-info-text").textContent = SCALE_EXPLAINED;
   $("mark-moment").onclick = () => sheetOpen({ kind: "moment" });
   sheetInit({ dayShown: () => shown.day, changed: onSheetChanged, toast });
   for (const [id, mode] of [["sum-day", "day"], ["sum-week", "week"]]) {
