@@ -195,13 +195,14 @@ def test_point9_next_unnamed_and_a_chart_of_the_moment(demo_base, browser, tmp_p
     expect(page.locator("#sheet-chart-cap")).to_have_text(re.compile(r"^Heart rate \d\d:\d\d–\d\d:\d\d \(bpm\)"))
     expect(page.locator("#sheet-next")).to_be_visible()
     tall_enough(page, "#sheet-next")
-    expect(page.locator("#sheet-save")).to_have_text("Save & next")
+    tall_enough(page, "#sheet-save-next")
+    expect(page.locator("#sheet-left")).to_have_text(f"{n - 1} more episode{'s' if n > 2 else ''} of this day need{'' if n > 2 else 's'} a name")
     page.screenshot(path=str(out / "point9-sheet.png"))
     when_before = page.text_content("#sheet-when")
 
     # name it: the sheet moves straight on to the next unnamed episode, saying it saved
     page.click("#choose-waiting")
-    page.click("#sheet-save")
+    page.click("#sheet-save-next")
     expect(page.locator("#sheet-saved")).to_have_text(re.compile(r"^Saved: \d\d:\d\d named “waiting”"))
     expect(page.locator("#sheet")).to_be_visible()
     assert page.text_content("#sheet-when") != when_before
@@ -234,7 +235,7 @@ def test_point10_saved_covers_nothing_trend_one_series_chart_live(demo_base, bro
     page.wait_for_timeout(16_000)  # three ticks or more
     points = page.evaluate("async () => (await import('/static/live.js')).trendPoints()")
     assert len(points) >= 3
-    gaps = [b[0] - a[0] for a, b in zip(points, points[1:])]
+    gaps = [b[0] - a[0] for a, b in zip(points, points[1:], strict=False)]
     assert min(gaps) >= 4_500, gaps[:20]
     page.locator("#live").screenshot(path=str(out / "point10-trend.png"))
     # today's chart takes the ticks in without fetching the day again
@@ -247,18 +248,8 @@ def test_point10_saved_covers_nothing_trend_one_series_chart_live(demo_base, bro
     row.click()
     page.wait_for_selector("#sheet:not([hidden])")
     page.click("#choose-bracing")
-    if page.text_content("#sheet-save") == "Save & next":
-        page.click("#sheet-save")
-        expect(page.locator("#sheet-saved")).to_be_visible()
-        page.click("#sheet-cancel")
-        # close and save the last one from the list by a note: name through the mark button flow instead
-    else:
-        page.click("#sheet-save")
-    if page.locator("#day-saved").is_hidden():
-        page.click("#mark-moment")
-        page.wait_for_selector("#sheet:not([hidden])")
-        page.click("#choose-bracing")
-        page.click("#sheet-save")
+    page.click("#sheet-save")  # Save (not "& next") closes the sheet
+    expect(page.locator("#sheet")).to_be_hidden()
     saved = page.locator("#day-saved")
     expect(saved).to_have_text(re.compile(r"^Saved: "))
     expect(page.locator("#toast")).to_be_hidden()

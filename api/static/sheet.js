@@ -21,7 +21,8 @@ let hooks = { dayShown: () => new Date(), dayModel: () => null, changed: async (
  * awaited after a save: {episode} (the fresh one from the API), {episodeId}, or {lists: true}. */
 export function sheetInit(options) {
   hooks = { ...hooks, ...options };
-  $("sheet-save").onclick = sheetSave;
+  $("sheet-save").onclick = () => sheetSave(false);
+  $("sheet-save-next").onclick = () => sheetSave(true);
   $("sheet-cancel").onclick = sheetClose;
   $("sheet-clear").onclick = sheetClear;
   $("sheet-backdrop").onclick = sheetClose;
@@ -86,8 +87,7 @@ function navRender() {
   const next = episode ? nextUnnamed() : null;
   const left = day && episode ? day.episodes.filter((e) => isUnnamed(e) && e.id !== episode.id).length : 0;
   $("sheet-nav").hidden = !episode || !next;
-  $("sheet-left").textContent = left === 1 ? "1 more needs a name" : `${left} more need a name`;
-  $("sheet-save").textContent = next ? "Save & next" : "Save";
+  $("sheet-left").textContent = left === 1 ? "1 more episode of this day needs a name" : `${left} more episodes of this day need a name`;
 }
 
 export async function labelsLoad() {
@@ -226,7 +226,8 @@ function momentSpan(day) {
   return [a, b];
 }
 
-async function sheetSave() {
+/** Save the name; with `thenNext`, go straight on to the next unnamed episode of the day. */
+async function sheetSave(thenNext) {
   const item = open;
   const label = $("label-other").value.trim() || chosen;
   const note = $("note").value.trim() || null;
@@ -248,7 +249,7 @@ async function sheetSave() {
   } catch (err) { errorShow(err.message); return; }
   const what = item.kind === "episode" ? `${hhmm(toMs(item.episode.start))} named “${label}”` : `“${label}”`;
   await Promise.all([labelsLoad(), hooks.changed(change)]);
-  const next = item.kind === "episode" && open === item ? nextUnnamed() : null;
+  const next = thenNext && item.kind === "episode" && open === item ? nextUnnamed() : null;
   if (next) {  // straight on to the next episode that needs a name
     sheetOpen({ kind: "episode", episode: next });
     savedShow("sheet-saved", `Saved: ${what}. Next:`);
