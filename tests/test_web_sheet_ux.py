@@ -6,6 +6,7 @@ series and today's chart is redrawn live. Screenshots go to the test's tmp dir."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -22,15 +23,19 @@ from playwright.sync_api import expect
 from test_web_e2e import PHONE, _show_day_with_unnamed_episode, browser, free_port, output_dir  # noqa: F401
 
 
-@pytest.fixture(scope="module")
-def demo_base(tmp_path_factory):
-    """One ``attune demo`` for the module (starting it costs a history of analysed days)."""
-    tmp = tmp_path_factory.mktemp("demo")
+@contextlib.contextmanager
+def demo_running(tmp: Path):
+    """``attune demo`` on a free port with its own database; yields its base URL."""
     port = free_port()
     env = {**os.environ, "ATTUNE_DEMO_DURATION_S": "600", "PYTHONUNBUFFERED": "1"}
     log = open(tmp / "demo.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "attune.cli", "demo", "--port", str(port), "--db", str(tmp / "d.sqlite")],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "attune.cli", "demo", "--port", str(port), "--db", str(tmp / "d.sqlite")],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -54,6 +59,13 @@ def demo_base(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def demo_base(tmp_path_factory):
+    """One ``attune demo`` for the module (starting it costs a history of analysed days)."""
+    with demo_running(tmp_path_factory.mktemp("demo")) as base:
+        yield base
 
 
 def phone(browser, base: str):  # noqa: F811
@@ -91,28 +103,49 @@ HEADLINE_CASES = """async () => {
 }"""
 
 
-def test_point4_the_headline_says_what_is_happening(demo_base, browser, tmp_path: Path) -> None:  # noqa: F811
-    page, errors = phone(browser, demo_base)
+def test_point4_the_headline_says_what_is_happening(browser, tmp_path: Path) -> None:  # noqa: F811
+    with demo_running(tmp_path) as base:
+        page, errors = phone(browser, base)
+        headline_checks(page, errors, output_dir(tmp_path))
+
+
+def headline_checks(page, errors: list[str], out: Path) -> None:
     got = page.evaluate(HEADLINE_CASES)
     assert got == {
-        "noBeats": "waiting for beats", "stale": "waiting for beats",
-        "warming": "warming up: first minute of beats", "warmingNoTick": "warming up: first minute of beats",
-        "unclear": "beats unclear: check the strap's fit", "contact": "no skin contact: moisten the strap",
-        "calibrating": "calibrating: 40 % of your baseline", "settled": "settled",
-        "away": "looking for the strap", "off": "strap not connected", "stored": "settled",
+        "noBeats": "waiting for beats",
+        "stale": "waiting for beats",
+        "warming": "warming up: first minute of beats",
+        "warmingNoTick": "warming up: first minute of beats",
+        "unclear": "beats unclear: check the strap's fit",
+        "contact": "no skin contact: moisten the strap",
+        "calibrating": "calibrating: 40 % of your baseline",
+        "settled": "settled",
+        "away": "looking for the strap",
+        "off": "strap not connected",
+        "stored": "settled",
     }
-    # the real first screen: every second for 8 s, never "no clear signal" beside "strap connected"
-    out = output_dir(tmp_path)
-    seen = set()
-    for i in range(8):
+    # the real first minutes of a fresh demo, every second: the strap's first minute of beats
+    # gives no valid tick ("no clear signal" before); the headline says it is warming up,
+    # then the state, never a message at odds with "strap connected"
+    seen: list[str] = []
+    for _ in range(110):
         head, link = page.text_content("#state-words").strip(), page.text_content("#link-text").strip()
-        seen.add((head, link))
-        assert head not in ("", "—", "no clear signal", "listening…"), (head, link)
+        if not seen or seen[-1] != head:
+            seen.append(head)
+            if head.startswith("warming up"):
+                page.screenshot(path=str(out / "point4-warming-up.png"))
+        assert head not in ("", "—", "no clear signal", "listening…", "beats unclear: check the strap's fit"), (
+            head,
+            link,
+        )
         if link.startswith("strap connected"):
             assert "not connected" not in head and "looking for" not in head, (head, link)
-        if i == 0:
-            page.screenshot(path=str(out / "point4-first-screen.png"))
+        if "warming up: first minute of beats" in seen and not head.startswith("warming up"):
+            break
         page.wait_for_timeout(1000)
+    assert "warming up: first minute of beats" in seen, seen
+    assert not seen[-1].startswith("warming up"), seen  # and it ends: a state follows
+    page.screenshot(path=str(out / "point4-after.png"))
     assert errors == [], errors
 
 
@@ -124,7 +157,11 @@ def test_point8_date_header_one_line_big_targets(demo_base, browser, tmp_path: P
     for sel in ("#day-prev", "#day-next", "#day-pick", "#sum-day", "#sum-week"):
         tall_enough(page, sel)
     title = page.locator("#day-title")
-    tb, prev, nxt = title.bounding_box(), page.locator("#day-prev").bounding_box(), page.locator("#day-next").bounding_box()
+    tb, prev, nxt = (
+        title.bounding_box(),
+        page.locator("#day-prev").bounding_box(),
+        page.locator("#day-next").bounding_box(),
+    )
     line = float(title.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 24"))
     assert tb["height"] <= line * 1.2, (tb, line)  # one line: "Sun, Nov 29" does not wrap
     mid = lambda b: b["y"] + b["height"] / 2  # noqa: E731
@@ -196,7 +233,9 @@ def test_point9_next_unnamed_and_a_chart_of_the_moment(demo_base, browser, tmp_p
     expect(page.locator("#sheet-next")).to_be_visible()
     tall_enough(page, "#sheet-next")
     tall_enough(page, "#sheet-save-next")
-    expect(page.locator("#sheet-left")).to_have_text(f"{n - 1} more episode{'s' if n > 2 else ''} of this day need{'' if n > 2 else 's'} a name")
+    expect(page.locator("#sheet-left")).to_have_text(
+        f"{n - 1} more episode{'s' if n > 2 else ''} of this day need{'' if n > 2 else 's'} a name"
+    )
     page.screenshot(path=str(out / "point9-sheet.png"))
     when_before = page.text_content("#sheet-when")
 

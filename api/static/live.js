@@ -8,7 +8,9 @@ import { durationText, isoLocal, toMs } from "./time.js";
 const $ = (id) => document.getElementById(id);
 const TREND_WINDOW_MS = 5 * 60e3;
 const STALE_BEAT_S = 10;
-const WARMUP_S = 60;   // a tick's window: the first minute of beats gives no reading yet
+// a tick reads a 60 s window: the first minute of beats gives no reading yet, and the first
+// valid tick reaches the page some seconds later (seen in `attune demo`: ~66 s)
+const WARMUP_S = 90;
 const TICK_MS = 5000;
 
 let status = null;     // the last /api/status, patched by live events
