@@ -185,25 +185,6 @@ export function itemKey(item) {
     : `physical:${item.startMs}`;
 }
 
-/** The live heart-rate trend: `points` ([Unix ms, bpm]) of the last `windowMs` up to `nowMs`. */
-export function trendDraw(ctx, points, w, h, dpr, color, nowMs, windowMs) {
-  ctx.clearRect(0, 0, w, h);
-  if (points.length < 2) return;
-  const values = points.map(([, v]) => v);
-  let lo = Math.min(...values), hi = Math.max(...values);
-  if (hi - lo < 10) { const mid = (hi + lo) / 2; lo = mid - 5; hi = mid + 5; }
-  ctx.strokeStyle = color("--hr");
-  ctx.lineWidth = 2 * dpr;
-  ctx.lineJoin = "round";
-  ctx.beginPath();
-  points.forEach(([t, v], i) => {
-    const x = w * (1 - (nowMs - t) / windowMs);
-    const y = h - 4 - (h - 8) * (v - lo) / (hi - lo);
-    i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
-  });
-  ctx.stroke();
-}
-
 // one bucketed series as a line, lifting the pen over gaps (null buckets)
 function seriesDraw(ctx, day, values, sc, range, stroke, widthPx, shown) {
   ctx.strokeStyle = stroke; ctx.lineWidth = widthPx * sc.dpr; ctx.lineJoin = "round";

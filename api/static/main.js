@@ -328,7 +328,7 @@ function init() {
   legendRender();
   $("scale-info-text").textContent = SCALE_EXPLAINED;
   $("mark-moment").onclick = () => sheetOpen({ kind: "moment" });
-  sheetInit({ dayShown: () => shown.day, changed: onSheetChanged, toast });
+  sheetInit({ dayShown: () => shown.day, dayModel: () => shown.model, changed: onSheetChanged, toast });
   for (const [id, mode] of [["sum-day", "day"], ["sum-week", "week"]]) {
     $(id).onclick = () => {
       shown.summary = mode;

@@ -1,29 +1,95 @@
 // The sheet: an episode's or moment's numbers and its name; marking a moment; your labels.
 
 import { request } from "./api.js";
+import { episodeEndMs } from "./day.js";
+import { sparkDraw, sparkLayout, spanLabels } from "./spark.js";
+import { scoreText } from "./scale.js";
 import { durationText, HOUR_MS, hhmm, isoLocal, isToday, timeInputValue, toMs } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
+const color = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 const BUILTIN = ["waiting", "bracing"];
+const MOMENT_PAD_MS = 5 * 60e3;   // the sheet's chart: the episode and this much either side
+let savedTimer = null;
 
 let labels = [];       // [{id, name, builtin, uses}] from /api/labels
 let open = null;       // {kind: "episode", episode} | {kind: "moment", moment?} while shown
 let chosen = null;     // the label picked in the sheet
-let hooks = { dayShown: () => new Date(), changed: async () => {}, toast: () => {} };
+let hooks = { dayShown: () => new Date(), dayModel: () => null, changed: async () => {}, toast: () => {} };
 
-/** Wire the sheet's buttons. `dayShown()` is the local midnight shown; `changed(what)` is
+/** Wire the sheet's buttons. `dayShown()` is the local midnight shown; `dayModel()` the
+ * day.js model of it (for "next unnamed" and the moment's chart); `changed(what)` is
  * awaited after a save: {episode} (the fresh one from the API), {episodeId}, or {lists: true}. */
 export function sheetInit(options) {
   hooks = { ...hooks, ...options };
-  $("sheet-save").onclick = sheetSave;
+  $("sheet-save").onclick = () => sheetSave(false);
+  $("sheet-save-next").onclick = () => sheetSave(true);
   $("sheet-cancel").onclick = sheetClose;
   $("sheet-clear").onclick = sheetClear;
   $("sheet-backdrop").onclick = sheetClose;
+  $("sheet-next").onclick = () => { const n = nextUnnamed(); if (n) sheetOpen({ kind: "episode", episode: n }); };
   $("label-other").oninput = () => { if ($("label-other").value.trim()) { chosen = null; choicesRender(); } };
   document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && open) sheetClose(); });
 }
 
 export function sheetIsOpen() { return open !== null; }
+
+/** Whether an episode still waits for a name. */
+export function isUnnamed(e) { return e.needs_name ?? !e.tag; }
+
+/** The day's unnamed episode after `current` (by start; wrapping to the earliest), not
+ * `current` itself; null when none is left. Pure: `episodes` as in the day model. */
+export function unnamedAfter(episodes, current) {
+  const rest = episodes.filter((e) => isUnnamed(e) && (!current || e.id !== current.id))
+    .sort((a, b) => toMs(a.start) - toMs(b.start));
+  if (!current) return rest[0] || null;
+  const at = toMs(current.start);
+  return rest.find((e) => toMs(e.start) > at) || rest[0] || null;
+}
+
+function nextUnnamed() {
+  const day = hooks.dayModel();
+  return day && open && open.kind === "episode" ? unnamedAfter(day.episodes, open.episode) : null;
+}
+
+/** Heart rate of the day model around [fromMs, toMs]: `[[Unix ms, bpm]]` of the buckets
+ * whose middle lies within the span widened by `padMs` (at least two buckets) either side,
+ * and the span shown. Pure. */
+export function momentPoints(day, fromMs, toMs_, padMs = MOMENT_PAD_MS) {
+  const pad = Math.max(padMs, 2 * day.bucketMs);
+  const a = Math.max(day.fromMs, fromMs - pad), b = Math.min(day.toMs, toMs_ + pad);
+  const points = [];
+  day.hr_bpm.forEach((v, i) => {
+    const t = day.firstMs + (i + 0.5) * day.bucketMs;
+    if (v != null && t >= a && t <= b) points.push([t, v]);
+  });
+  return { points, fromMs: a, toMs: b };
+}
+
+// the small chart of the moment: heart rate over the episode (shaded) and a few minutes around
+function momentChartRender(startMs, endMs) {
+  const canvas = $("sheet-chart"), cap = $("sheet-chart-cap"), day = hooks.dayModel();
+  const m = day && startMs != null && endMs != null ? momentPoints(day, startMs, endMs) : null;
+  const show = m != null && m.points.length >= 2;
+  canvas.hidden = !show; cap.hidden = !show;
+  if (!show) return;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(canvas.clientWidth * dpr); canvas.height = Math.round(canvas.clientHeight * dpr);
+  const L = sparkLayout(m.points, canvas.width, canvas.height, dpr, m.fromMs, m.toMs);
+  sparkDraw(canvas.getContext("2d"), L, m.points, { color, timeLabels: spanLabels(m.fromMs, m.toMs),
+    shade: [startMs, endMs], gapMs: 3 * day.bucketMs });
+  cap.textContent = `Heart rate ${hhmm(m.fromMs)}–${hhmm(m.toMs)} (bpm); the shaded part is the ${
+    open && open.kind === "episode" ? "episode" : "moment"}.`;
+}
+
+function navRender() {
+  const day = hooks.dayModel();
+  const episode = open && open.kind === "episode" ? open.episode : null;
+  const next = episode ? nextUnnamed() : null;
+  const left = day && episode ? day.episodes.filter((e) => isUnnamed(e) && e.id !== episode.id).length : 0;
+  $("sheet-nav").hidden = !episode || !next;
+  $("sheet-left").textContent = left === 1 ? "1 more episode of this day needs a name" : `${left} more episodes of this day need a name`;
+}
 
 export async function labelsLoad() {
   try { labels = (await request("/api/labels")).labels; } catch (_) { labels = []; }
@@ -41,15 +107,17 @@ export function sheetOpen(item) {
     dt.textContent = label; dd.textContent = value;
     div.append(dt, dd); numbers.append(div);
   };
-  let tag = null;
+  let tag = null, span = [null, null];
   $("moment-times").hidden = true;
   if (item.kind === "episode") {
     const e = item.episode;
     tag = e.tag;
     $("sheet-title").textContent = "A moment of activation";
-    $("sheet-when").textContent = e.open ? `since ${hhmm(toMs(e.start))}` : `${hhmm(toMs(e.start))}–${hhmm(toMs(e.end))}`;
-    add("lasted", durationText(e.duration_s));
-    add("peak activation", e.peak_score != null ? e.peak_score.toFixed(1) : null);
+    span = [toMs(e.start), episodeEndMs(e)];
+    // an open episode is still going: when it began, not how long it "lasted"
+    $("sheet-when").textContent = e.open ? `since ${hhmm(toMs(e.start))} · still going` : `${hhmm(toMs(e.start))}–${hhmm(toMs(e.end))}`;
+    if (!e.open) add("lasted", durationText(e.duration_s));
+    add("peak activation", e.peak_score != null ? scoreText(e.peak_score) : null);
     add("heart rate rise", e.delta_hr_bpm != null ? `+${Math.round(e.delta_hr_bpm)} bpm` : null);
     add("settling took", e.recovery_s != null ? durationText(e.recovery_s) : e.open ? "still going" : null);
     add("halfway settled after", e.half_recovery_s != null ? durationText(e.half_recovery_s) : null);
@@ -58,6 +126,7 @@ export function sheetOpen(item) {
     tag = m;
     $("sheet-title").textContent = "A moment you marked";
     $("sheet-when").textContent = `${hhmm(toMs(m.start))}–${hhmm(toMs(m.end))}`;
+    span = [toMs(m.start), toMs(m.end)];
   } else {
     const day = hooks.dayShown();
     $("sheet-title").textContent = "Mark a moment";
@@ -75,11 +144,23 @@ export function sheetOpen(item) {
   choicesRender();
   $("sheet").hidden = false;
   $("sheet-backdrop").hidden = false;
+  navRender();
+  momentChartRender(span[0], span[1]);
+  $("sheet").scrollTop = 0;
   $("sheet").focus();
 }
 
 function sheetClose() {
   $("sheet").hidden = true; $("sheet-backdrop").hidden = true; open = null;
+  $("sheet-saved").hidden = true;
+}
+
+// "Saved": in the sheet when it moves on to the next, else in the day card above the
+// list's buttons (in the flow of the page: it covers nothing)
+function savedShow(id, text) {
+  for (const other of ["sheet-saved", "day-saved"]) $(other).hidden = true;
+  const el = $(id); el.textContent = text; el.hidden = false;
+  clearTimeout(savedTimer); savedTimer = setTimeout(() => { el.hidden = true; }, 6000);
 }
 
 function choicesRender() {
@@ -146,7 +227,8 @@ function momentSpan(day) {
   return [a, b];
 }
 
-async function sheetSave() {
+/** Save the name; with `thenNext`, go straight on to the next unnamed episode of the day. */
+async function sheetSave(thenNext) {
   const item = open;
   const label = $("label-other").value.trim() || chosen;
   const note = $("note").value.trim() || null;
@@ -166,9 +248,16 @@ async function sheetSave() {
       change = { lists: true };  // a moment over an episode names the episode
     }
   } catch (err) { errorShow(err.message); return; }
-  sheetClose();
-  hooks.toast("Saved.");
+  const what = item.kind === "episode" ? `${hhmm(toMs(item.episode.start))} named “${label}”` : `“${label}”`;
   await Promise.all([labelsLoad(), hooks.changed(change)]);
+  const next = thenNext && item.kind === "episode" && open === item ? nextUnnamed() : null;
+  if (next) {  // straight on to the next episode that needs a name
+    sheetOpen({ kind: "episode", episode: next });
+    savedShow("sheet-saved", `Saved: ${what}. Next:`);
+  } else {
+    if (open === item) sheetClose();
+    savedShow("day-saved", `Saved: ${what}.`);
+  }
 }
 
 async function sheetClear() {
