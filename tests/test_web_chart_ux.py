@@ -156,6 +156,10 @@ def test_point2_exercise_is_not_activation(named_day, browser, tmp_path) -> None
         expect(page.locator("#sheet")).to_be_hidden()  # not an episode to name
         page.screenshot(path=str(output_dir(tmp_path) / f"chartux-exercise-{scheme}.png"), full_page=True)
         # the live card says it too, in its own colour (not the activated one)
+        # (a connected strap with fresh beats: otherwise the headline rightly says so instead)
+        now_iso = datetime.now().astimezone().isoformat()
+        server.publish("link", {"kind": "connected", "value": {}, "at": now_iso})
+        server.publish("beats", {"beats": [{"at": now_iso, "rr_ms": 600.0, "flags": 0}], "hr_bpm": 100})
         server.publish("state", {"at": datetime.now().astimezone().isoformat(), "state": "physical",
                                  "previous": "settled", "state_words": analysis.state_words("physical")})
         words = page.locator("#state-words")
