@@ -67,17 +67,18 @@ async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
                             lifespan="on", timeout_graceful_shutdown=3, ws="none",
                             proxy_headers=bool(proxy), forwarded_allow_ips=proxy or None)
     server = _Server(config)
-    task = asyncio.create_task(server.serve(), name="web")
-    while not server.started:
-        if task.done():
-            with contextlib.suppress(SystemExit):
-                task.result()  # uvicorn exits with status 1 when it cannot bind
-            raise OSError(f"could not listen on {host}:{port} (in use, or not an address of this machine?)")
-        await asyncio.sleep(0.05)
-    if started is not None:
-        started()
-    # a runtime file while we listen: `attune pair` finds this server and its database
+    # the runtime file (`attune pair` finds this server and its database) is written before
+    # the port opens, so whoever reaches the server can already find it
     with server_announced(app.state.ctx.db.path, host, port):
+        task = asyncio.create_task(server.serve(), name="web")
+        while not server.started:
+            if task.done():
+                with contextlib.suppress(SystemExit):
+                    task.result()  # uvicorn exits with status 1 when it cannot bind
+                raise OSError(f"could not listen on {host}:{port} (in use, or not an address of this machine?)")
+            await asyncio.sleep(0.05)
+        if started is not None:
+            started()
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
         server.should_exit = True
