@@ -3,6 +3,7 @@ page, live updates, naming an episode Bracing with a note, and the name survivin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -51,22 +52,23 @@ def output_dir(tmp_path: Path) -> Path:
     return out
 
 
-@pytest.fixture
-def demo(tmp_path: Path):
-    """``attune demo`` in a subprocess on a free port with its own database."""
+@contextlib.contextmanager
+def demo_running(tmp: Path, duration_s: float = 300):
+    """``attune demo`` in a subprocess on a free port with its own database, until the
+    block ends (Ctrl-C); yields its base URL, database and process."""
     port = free_port()
-    db = tmp_path / "demo.sqlite"
-    env = {**os.environ, "ATTUNE_DEMO_DURATION_S": "300", "PYTHONUNBUFFERED": "1"}
-    log = open(tmp_path / "demo.log", "w")
+    db = tmp / "demo.sqlite"
+    env = {**os.environ, "ATTUNE_DEMO_DURATION_S": str(duration_s), "PYTHONUNBUFFERED": "1"}
+    log = open(tmp / "demo.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "attune.cli", "demo", "--port", str(port), "--db", str(db)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while True:
         if proc.poll() is not None:
-            pytest.fail(f"attune demo exited with {proc.returncode}:\n{(tmp_path / 'demo.log').read_text()}")
+            pytest.fail(f"attune demo exited with {proc.returncode}:\n{(tmp / 'demo.log').read_text()}")
         try:
             if httpx.get(f"{base}/api/status", timeout=1).status_code == 200:
                 break
@@ -74,7 +76,7 @@ def demo(tmp_path: Path):
             pass
         if time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"attune demo did not answer within 60 s:\n{(tmp_path / 'demo.log').read_text()}")
+            pytest.fail(f"attune demo did not answer within 90 s:\n{(tmp / 'demo.log').read_text()}")
         time.sleep(0.2)
     try:
         yield base, db, proc
@@ -86,6 +88,13 @@ def demo(tmp_path: Path):
             except subprocess.TimeoutExpired:
                 proc.kill()
         log.close()
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    """``attune demo`` in a subprocess on a free port with its own database."""
+    with demo_running(tmp_path) as running:
+        yield running
 
 
 def _show_day_with_unnamed_episode(page) -> bool:

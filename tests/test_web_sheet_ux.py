@@ -6,65 +6,19 @@ series and today's chart is redrawn live. Screenshots go to the test's tmp dir."
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
 import pytest
-from conftest import REPO
 from playwright.sync_api import expect
-from test_web_e2e import PHONE, _show_day_with_unnamed_episode, browser, free_port, output_dir  # noqa: F401
-
-
-@contextlib.contextmanager
-def demo_running(tmp: Path):
-    """``attune demo`` on a free port with its own database; yields its base URL."""
-    port = free_port()
-    env = {**os.environ, "ATTUNE_DEMO_DURATION_S": "600", "PYTHONUNBUFFERED": "1"}
-    log = open(tmp / "demo.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "attune.cli", "demo", "--port", str(port), "--db", str(tmp / "d.sqlite")],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"attune demo exited: {(tmp / 'demo.log').read_text()}")
-        try:
-            if httpx.get(f"{base}/api/status", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("attune demo did not answer within 90 s")
-        time.sleep(0.2)
-    try:
-        yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+from test_web_e2e import PHONE, _show_day_with_unnamed_episode, browser, demo_running, output_dir  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def demo_base(tmp_path_factory):
     """One ``attune demo`` for the module (starting it costs a history of analysed days)."""
-    with demo_running(tmp_path_factory.mktemp("demo")) as base:
+    with demo_running(tmp_path_factory.mktemp("demo"), duration_s=600) as (base, _, _):
         yield base
 
 
@@ -104,7 +58,7 @@ HEADLINE_CASES = """async () => {
 
 
 def test_point4_the_headline_says_what_is_happening(browser, tmp_path: Path) -> None:  # noqa: F811
-    with demo_running(tmp_path) as base:
+    with demo_running(tmp_path, duration_s=600) as (base, _, _):
         page, errors = phone(browser, base)
         headline_checks(page, errors, output_dir(tmp_path))
 
