@@ -109,16 +109,22 @@ class LabelLocked(TagError):
     """A built-in label, or one still in use, cannot be changed that way (409)."""
 
 
+def _label_own(conn: sqlite3.Connection, label_id: int, verb: str) -> LabelInfo | None:
+    """The label, if it is one of the user's own (built-ins are refused); None if absent."""
+    current = label_get(conn, label_id)
+    if current is not None and current.builtin:
+        raise LabelLocked(f"{current.name!r} is built in: it cannot be {verb}")
+    return current
+
+
 def label_rename(conn: sqlite3.Connection, label_id: int, new_name: str) -> LabelInfo | None:
     """Rename one of the user's labels; every tag with it follows. Renaming to a label that
     exists merges the two (a typo fixed). None if there is no such label."""
     name = label_normalise(new_name)
     with db_transaction(conn):
-        current = label_get(conn, label_id)
+        current = _label_own(conn, label_id, "renamed")
         if current is None:
             return None
-        if current.builtin:
-            raise LabelLocked(f"{current.name!r} is built in: it cannot be renamed")
         other = conn.execute("SELECT id FROM label WHERE name=? AND id!=?", (name, label_id)).fetchone()
         if other is None:
             conn.execute("UPDATE label SET name=? WHERE id=?", (name, label_id))
@@ -135,11 +141,9 @@ def label_delete(conn: sqlite3.Connection, label_id: int) -> bool:
     """Delete one of the user's labels that no tag uses; False if there is no such label.
     A label still in use is refused, so no named moment loses its name."""
     with db_transaction(conn):
-        current = label_get(conn, label_id)
+        current = _label_own(conn, label_id, "deleted")
         if current is None:
             return False
-        if current.builtin:
-            raise LabelLocked(f"{current.name!r} is built in: it cannot be deleted")
         if current.uses:
             raise LabelLocked(f"{current.name!r} names {current.uses} moment(s): rename it to another "
                               "label to merge them, or rename those moments first")
