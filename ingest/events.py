@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 
 class LinkKind(StrEnum):
     """What a :class:`LinkEvent` (and its ``status_event`` row) says happened; the values
@@ -57,6 +59,28 @@ class Notification:
         return cls(time.monotonic_ns(), time.time_ns(), bytes(payload))
 
 
+class MotionKind(StrEnum):
+    """Which motion characteristic a :class:`MotionNotification` came from (the stored
+    ``motion_packet.kind``)."""
+
+    PMD = "pmd"  # Polar Measurement Data, data characteristic FB005C82-…
+    RSC = "rsc"  # standard Running Speed and Cadence measurement 0x2A53
+
+
+@dataclass(frozen=True, slots=True)
+class MotionNotification:
+    """One PMD data or RSC notification, stamped the moment it arrived."""
+
+    kind: MotionKind
+    arrival_mono_ns: int
+    arrival_wall_ns: int
+    payload: bytes
+
+    @classmethod
+    def now(cls, kind: MotionKind, payload: bytes | bytearray) -> MotionNotification:
+        return cls(kind, time.monotonic_ns(), time.time_ns(), bytes(payload))
+
+
 @dataclass(frozen=True, slots=True)
 class LinkEvent:
     """Connection life and device state: connected, disconnected, battery, rssi, …"""
@@ -88,3 +112,20 @@ class Beat:
     rr_1024: int | None
     hr_bpm: int | None
     flags: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccSamples:
+    """Stored accelerometer samples in time order: ``epoch_ms`` (n,) int64 Unix ms,
+    ``xyz_mg`` (n, 3) int16 in mg including gravity, at the nominal ``rate_hz``."""
+
+    epoch_ms: np.ndarray
+    xyz_mg: np.ndarray
+    rate_hz: float
+
+    def __len__(self) -> int:
+        return len(self.epoch_ms)
+
+    @classmethod
+    def empty(cls, rate_hz: float = 0.0) -> AccSamples:
+        return cls(np.empty(0, np.int64), np.empty((0, 3), np.int16), rate_hz)

@@ -1,0 +1,158 @@
+"""The motion store: the one module that writes and reads ``motion_packet``, ``acc_frame``
+and ``cadence_sample`` rows (migration 0005).
+
+Accelerometer samples are kept a frame at a time, ``n`` samples evenly spaced from
+``first_ms`` to ``last_ms`` with the ``xyz_mg`` triples packed as int16 little-endian: six
+bytes a sample, so 25 Hz costs 150 B/s (13 MB a day) plus the frame rows. A PMD frame is
+evenly spaced by definition; a file is cut into evenly spaced runs
+(:func:`acc_series_store`). Functions never commit: they run inside the caller's
+transaction, like :mod:`attune.ingest.store`. Spans are half-open, ``[from_ms, to_ms)``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from attune.ingest.events import AccSamples, MotionNotification
+
+MAX_FRAME_MS = 60_000  # a stored run of an imported file spans at most this
+GAP_FACTOR = 1.5  # a sample interval above GAP_FACTOR x the nominal one starts a new run
+
+
+# -- writing --------------------------------------------------------------------------------------
+def motion_packet_insert(
+    conn: sqlite3.Connection, device_id: int | None, n: MotionNotification, error: str | None = None
+) -> int:
+    """Keep one PMD/RSC notification byte for byte with its arrival stamps; ``error`` (why
+    it could not be parsed) marks it status 1. Returns its id."""
+    cur = conn.execute(
+        "INSERT INTO motion_packet(device_id, kind, arrival_mono_ns, arrival_epoch_ms, payload, status, error)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (device_id, str(n.kind), n.arrival_mono_ns, n.arrival_wall_ns // 1_000_000, n.payload,
+         int(error is not None), error),
+    )
+    return int(cur.lastrowid)  # type: ignore[arg-type]
+
+
+def acc_frame_insert(
+    conn: sqlite3.Connection,
+    first_ms: int,
+    last_ms: int,
+    xyz_mg: np.ndarray,
+    rate_hz: float,
+    *,
+    device_id: int | None,
+    packet_id: int | None = None,
+    import_id: int | None = None,
+) -> int:
+    """Store one evenly spaced frame: ``xyz_mg`` (n, 3) in mg incl. gravity (clipped to
+    int16), its first and last sample times (Unix ms) and nominal ``rate_hz``. Returns its id."""
+    xyz = np.clip(np.rint(np.asarray(xyz_mg, dtype=float)), -32768, 32767).astype("<i2")
+    if xyz.ndim != 2 or xyz.shape[1] != 3 or not len(xyz):
+        raise ValueError("xyz_mg must be a non-empty (n, 3) array")
+    cur = conn.execute(
+        "INSERT INTO acc_frame(device_id, packet_id, import_id, first_ms, last_ms, n, rate_hz, xyz_mg)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (device_id, packet_id, import_id, int(first_ms), int(last_ms), len(xyz), float(rate_hz),
+         xyz.tobytes()),
+    )
+    return int(cur.lastrowid)  # type: ignore[arg-type]
+
+
+def acc_runs(epoch_ms: np.ndarray, rate_hz: float, max_frame_ms: int = MAX_FRAME_MS) -> list[tuple[int, int]]:
+    """Split sample times (increasing, Unix ms) into runs ``[i, j)`` without a gap above
+    :data:`GAP_FACTOR` nominal intervals and no longer than ``max_frame_ms``."""
+    n = len(epoch_ms)
+    if n == 0:
+        return []
+    gap_ms = GAP_FACTOR * 1000.0 / rate_hz
+    cuts = (np.flatnonzero(np.diff(epoch_ms) > gap_ms) + 1).tolist()
+    runs: list[tuple[int, int]] = []
+    for i, j in zip([0, *cuts], [*cuts, n], strict=True):
+        start = i
+        while start < j:  # cut long runs on time, vectorised per run
+            stop = int(np.searchsorted(epoch_ms[start:j], epoch_ms[start] + max_frame_ms, "left")) + start
+            stop = max(stop, start + 1)
+            runs.append((start, stop))
+            start = stop
+    return runs
+
+
+def acc_series_store(
+    conn: sqlite3.Connection,
+    epoch_ms: np.ndarray,
+    xyz_mg: np.ndarray,
+    rate_hz: float,
+    *,
+    device_id: int | None,
+    import_id: int | None = None,
+) -> int:
+    """Store a whole accelerometer series (an import, a simulated day) as evenly spaced
+    frames (see :func:`acc_runs`); returns the number of frames."""
+    epoch_ms = np.asarray(epoch_ms, dtype=np.int64)
+    runs = acc_runs(epoch_ms, rate_hz)
+    xyz = np.clip(np.rint(np.asarray(xyz_mg, dtype=float)), -32768, 32767).astype("<i2")
+    conn.executemany(
+        "INSERT INTO acc_frame(device_id, packet_id, import_id, first_ms, last_ms, n, rate_hz, xyz_mg)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        ((device_id, None, import_id, int(epoch_ms[i]), int(epoch_ms[j - 1]), j - i, float(rate_hz),
+          xyz[i:j].tobytes()) for i, j in runs),
+    )
+    return len(runs)
+
+
+def cadence_insert(
+    conn: sqlite3.Connection, epoch_ms: int, cadence_spm: float, *, device_id: int | None, packet_id: int | None
+) -> None:
+    """Store one cadence reading (steps/min at ``epoch_ms``, Unix ms)."""
+    conn.execute("INSERT INTO cadence_sample(epoch_ms, device_id, packet_id, cadence_spm) VALUES (?,?,?,?)",
+                 (int(epoch_ms), device_id, packet_id, float(cadence_spm)))
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def acc_read(conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None) -> AccSamples:
+    """Stored accelerometer samples with ``from_ms <= epoch_ms < to_ms`` (a missing bound is
+    open), in time order. ``rate_hz`` is the most common nominal rate of the frames read
+    (0 when there are none)."""
+    lo = -(2**62) if from_ms is None else int(from_ms)
+    hi = 2**62 if to_ms is None else int(to_ms)
+    cur = conn.execute(
+        "SELECT first_ms, last_ms, n, rate_hz, xyz_mg FROM acc_frame"
+        " WHERE last_ms >= ? AND first_ms < ? ORDER BY first_ms, id", (lo, hi))
+    cur.row_factory = None
+    times: list[np.ndarray] = []
+    blobs: list[bytes] = []
+    rates: dict[float, int] = {}
+    for first_ms, last_ms, n, rate_hz, blob in cur:
+        times.append(np.rint(np.linspace(first_ms, last_ms, n)).astype(np.int64) if n > 1
+                     else np.array([first_ms], np.int64))
+        blobs.append(blob)
+        rates[rate_hz] = rates.get(rate_hz, 0) + n
+    if not times:
+        return AccSamples.empty()
+    t = np.concatenate(times)
+    xyz = np.frombuffer(b"".join(blobs), dtype="<i2").reshape(-1, 3).astype(np.int16)
+    keep = (t >= lo) & (t < hi)
+    if not keep.all():
+        t, xyz = t[keep], xyz[keep]
+    order = np.argsort(t, kind="stable")  # frames may overlap by a sample at their joins
+    return AccSamples(t[order], xyz[order], max(rates, key=rates.__getitem__))
+
+
+def acc_span(conn: sqlite3.Connection) -> tuple[int, int] | None:
+    """First and last stored accelerometer sample times (Unix ms), or None."""
+    row = conn.execute("SELECT min(first_ms), max(last_ms) FROM acc_frame").fetchone()
+    return None if row[0] is None else (int(row[0]), int(row[1]))
+
+
+def cadence_read(
+    conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stored cadence readings in ``[from_ms, to_ms)``: (epoch_ms int64, cadence_spm float)."""
+    lo = -(2**62) if from_ms is None else int(from_ms)
+    hi = 2**62 if to_ms is None else int(to_ms)
+    rows = conn.execute("SELECT epoch_ms, cadence_spm FROM cadence_sample WHERE epoch_ms >= ? AND epoch_ms < ?"
+                        " ORDER BY epoch_ms", (lo, hi)).fetchall()
+    return (np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows], float))
