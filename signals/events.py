@@ -32,6 +32,15 @@ class EpisodeStatus(StrEnum):
     DISCARDED = "discarded"  # turned out to be exertion
 
 
+class MotionStatus(StrEnum):
+    """Whether the body was moving during an episode (issue 8); the stored and published
+    strings. ``unknown``: the strap gave no motion for it."""
+
+    STILL = "still"
+    MOVING = "moving"
+    UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Tick:
     """One 5 s tick: features, score and state. Values are None when not valid."""
@@ -49,6 +58,11 @@ class Tick:
     z_hr: float | None
     z_ln_rmssd: float | None
     calibration: float  # baseline calibration progress 0..1
+    # motion (None: no accelerometer data for this tick)
+    activity_mg: float | None = None  # MAD of the resultant acceleration over the 5 s tick, mg
+    posture: str | None = None  # attune.signals.motion.Posture value
+    cadence_spm: float | None = None  # step cadence over 10 s, steps/min (0: no step rhythm)
+    hr_expected_bpm: float | None = None  # HR the current activity and posture predict
 
     kind = "tick"
 
@@ -90,6 +104,7 @@ class Episode:
     prolonged: bool
     status: EpisodeStatus
     id: int | None = None  # database row id, once stored (set by the live pipeline)
+    motion: MotionStatus = MotionStatus.UNKNOWN  # still / moving / unknown during the episode
 
     @property
     def duration_s(self) -> float | None:
