@@ -63,6 +63,10 @@ class Tick:
     posture: str | None = None  # attune.signals.motion.Posture value
     cadence_spm: float | None = None  # step cadence over 10 s, steps/min (0: no step rhythm)
     hr_expected_bpm: float | None = None  # HR the current activity and posture predict
+    # breathing seen in the heart rate (issue 10; None where the window does not allow it)
+    breath_rate_per_min: float | None = None  # dominant HR oscillation, breaths/min
+    rsa_bpm: float | None = None  # peak-to-trough HR swing per breath cycle, bpm
+    coherence: float | None = None  # share of 0.04-0.26 Hz power around the dominant peak, 0..1
 
     kind = "tick"
 
