@@ -103,6 +103,49 @@ def acc_series_store(
     return len(runs)
 
 
+def acc_span_clear(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> int:
+    """Delete the stored accelerometer samples of ``[from_ms, to_ms)`` (no commit): frames
+    inside go, frames across an edge are cut there (the part outside is stored again with
+    the same device, packet and import). Raw ``motion_packet`` rows are kept. Returns the
+    number of samples deleted."""
+    rows = conn.execute(
+        "SELECT id, device_id, packet_id, import_id, first_ms, last_ms, n, rate_hz, xyz_mg FROM acc_frame"
+        " WHERE last_ms >= ? AND first_ms < ?", (int(from_ms), int(to_ms))).fetchall()
+    deleted = 0
+    for fid, device_id, packet_id, import_id, first_ms, last_ms, n, rate_hz, blob in rows:
+        t = _frame_times(first_ms, last_ms, n)
+        xyz = _frame_xyz(blob, n)
+        inside = (t >= from_ms) & (t < to_ms)
+        conn.execute("DELETE FROM acc_frame WHERE id = ?", (fid,))
+        deleted += int(inside.sum())
+        for keep in (t < from_ms, t >= to_ms):
+            if keep.any():
+                acc_frame_insert(conn, int(t[keep][0]), int(t[keep][-1]), xyz[keep], rate_hz,
+                                 device_id=device_id, packet_id=packet_id, import_id=import_id)
+    return deleted
+
+
+def acc_sources(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> list[tuple[str, int, int, int]]:
+    """Who stored accelerometer frames touching ``[from_ms, to_ms)``: ``(source, samples,
+    first_ms, last_ms)`` per import file (``source`` its path) or recording device
+    (``recorded <name>``), in time order; ``samples`` counts whole frames."""
+    rows = conn.execute(
+        "SELECT coalesce(i.path, 'recorded ' || coalesce(d.name, d.address, '?')) AS source, sum(f.n),"
+        " min(f.first_ms), max(f.last_ms) FROM acc_frame f LEFT JOIN import_file i ON i.id = f.import_id"
+        " LEFT JOIN device d ON d.id = f.device_id WHERE f.last_ms >= ? AND f.first_ms < ?"
+        " GROUP BY f.import_id, f.device_id ORDER BY 3", (int(from_ms), int(to_ms))).fetchall()
+    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def acc_imports_orphaned_delete(conn: sqlite3.Connection, formats: tuple[str, ...]) -> int:
+    """Delete ``import_file`` rows of accelerometer ``formats`` left without any frame (after
+    a replace), so the same file can be imported again. Returns how many."""
+    marks = ",".join("?" for _ in formats)
+    return conn.execute(
+        f"DELETE FROM import_file WHERE format IN ({marks})"
+        " AND NOT EXISTS (SELECT 1 FROM acc_frame f WHERE f.import_id = import_file.id)", formats).rowcount
+
+
 def cadence_insert(
     conn: sqlite3.Connection, epoch_ms: int, cadence_spm: float, *, device_id: int | None, packet_id: int | None
 ) -> None:
@@ -112,6 +155,18 @@ def cadence_insert(
 
 
 # -- reading -----------------------------------------------------------------------------------------
+def _frame_times(first_ms: int, last_ms: int, n: int) -> np.ndarray:
+    """The ``n`` evenly spaced sample times (int64 Unix ms) of a frame."""
+    if n > 1:
+        return np.rint(np.linspace(first_ms, last_ms, n)).astype(np.int64)
+    return np.array([first_ms], np.int64)
+
+
+def _frame_xyz(blob: bytes, n: int) -> np.ndarray:
+    """A frame's stored samples as int16 (n, 3)."""
+    return np.frombuffer(blob, dtype="<i2").reshape(n, 3).astype(np.int16)
+
+
 def acc_read(conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None) -> AccSamples:
     """Stored accelerometer samples with ``from_ms <= epoch_ms < to_ms`` (a missing bound is
     open), in time order. ``rate_hz`` is the most common nominal rate of the frames read
