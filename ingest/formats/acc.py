@@ -367,7 +367,7 @@ def _table_read(
             reader = pd.read_csv(
                 io.StringIO(body), sep=cols.delimiter, header=None, names=names, usecols=[names[i] for i in used],
                 skip_blank_lines=True, on_bad_lines="skip", skipinitialspace=True, engine="c", index_col=False,
-                chunksize=_CHUNK_ROWS, dtype={names[i]: str for i in (cols.phone, cols.time) if i is not None},
+                chunksize=_CHUNK_ROWS, dtype={names[cols.phone]: str} if cols.phone is not None else None,
             )
             for df in reader:
                 xyz = np.column_stack([_numeric(df[names[i]]) for i in cols.axes if i is not None])
