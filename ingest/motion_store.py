@@ -111,6 +111,102 @@ def _packet_xyz(payload: bytes, rate_hz: float) -> np.ndarray | None:
     return frame.acc_mg.astype(np.int16)
 
 
+def acc_runs(epoch_ms: np.ndarray, rate_hz: float, max_frame_ms: int = MAX_FRAME_MS) -> list[tuple[int, int]]:
+    """Split sample times (increasing, Unix ms) into runs ``[i, j)`` without a gap above
+    :data:`GAP_FACTOR` nominal intervals and no longer than ``max_frame_ms``."""
+    n = len(epoch_ms)
+    if n == 0:
+        return []
+    gap_ms = GAP_FACTOR * 1000.0 / rate_hz
+    cuts = (np.flatnonzero(np.diff(epoch_ms) > gap_ms) + 1).tolist()
+    runs: list[tuple[int, int]] = []
+    for i, j in zip([0, *cuts], [*cuts, n], strict=True):
+        start = i
+        while start < j:  # cut long runs on time, vectorised per run
+            stop = int(np.searchsorted(epoch_ms[start:j], epoch_ms[start] + max_frame_ms, "left")) + start
+            stop = max(stop, start + 1)
+            runs.append((start, stop))
+            start = stop
+    return runs
+
+
+def acc_series_store(
+    conn: sqlite3.Connection,
+    epoch_ms: np.ndarray,
+    xyz_mg: np.ndarray,
+    rate_hz: float,
+    *,
+    device_id: int | None,
+    import_id: int | None = None,
+) -> int:
+    """Store a whole accelerometer series (an import, a simulated day) as evenly spaced
+    frames (see :func:`acc_runs`); returns the number of frames."""
+    epoch_ms = np.asarray(epoch_ms, dtype=np.int64)
+    runs = acc_runs(epoch_ms, rate_hz)
+    xyz = _int16(xyz_mg) if len(epoch_ms) else np.empty((0, 3), "<i2")
+    rows = []
+    for i, j in runs:
+        codec, blob = _xyz_encode(xyz[i:j])
+        rows.append((device_id, None, import_id, int(epoch_ms[i]), int(epoch_ms[j - 1]), j - i, float(rate_hz),
+                     codec, blob))
+    conn.executemany(
+        "INSERT INTO acc_frame(device_id, packet_id, import_id, first_ms, last_ms, n, rate_hz, codec, xyz_mg)"
+        " VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    return len(runs)
+
+
+def acc_span_clear(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> int:
+    """Delete the stored accelerometer samples of ``[from_ms, to_ms)`` (no commit): frames
+    inside go, frames across an edge are cut there (the part outside is stored again with
+    the same device, packet and import). Raw ``motion_packet`` rows are kept. Returns the
+    number of samples deleted."""
+    rows = conn.execute(
+        "SELECT f.id, f.device_id, f.packet_id, f.import_id, f.first_ms, f.last_ms, f.n, f.rate_hz, f.codec, f.xyz_mg,"
+        " p.payload FROM acc_frame f LEFT JOIN motion_packet p ON f.codec = 1 AND p.id = f.packet_id"
+        " WHERE f.last_ms >= ? AND f.first_ms < ?", (int(from_ms), int(to_ms))).fetchall()
+    deleted = 0
+    for fid, device_id, packet_id, import_id, first_ms, last_ms, n, rate_hz, codec, blob, payload in rows:
+        t = _frame_times(first_ms, last_ms, n)
+        xyz = _frame_xyz(codec, blob, payload, n, rate_hz)
+        inside = (t >= from_ms) & (t < to_ms)
+        conn.execute("DELETE FROM acc_frame WHERE id = ?", (fid,))
+        deleted += int(inside.sum())
+        for keep in (t < from_ms, t >= to_ms):
+            if keep.any():
+                acc_frame_insert(conn, int(t[keep][0]), int(t[keep][-1]), xyz[keep], rate_hz,
+                                 device_id=device_id, packet_id=packet_id, import_id=import_id)
+    return deleted
+
+
+def acc_sources(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> list[tuple[str, int, int, int]]:
+    """Who stored accelerometer frames touching ``[from_ms, to_ms)``: ``(source, samples,
+    first_ms, last_ms)`` per import file (``source`` its path) or recording device
+    (``recorded <name>``), in time order; ``samples`` counts whole frames."""
+    rows = conn.execute(
+        "SELECT coalesce(i.path, 'recorded ' || coalesce(d.name, d.address, '?')) AS source, sum(f.n),"
+        " min(f.first_ms), max(f.last_ms) FROM acc_frame f LEFT JOIN import_file i ON i.id = f.import_id"
+        " LEFT JOIN device d ON d.id = f.device_id WHERE f.last_ms >= ? AND f.first_ms < ?"
+        " GROUP BY f.import_id, f.device_id ORDER BY 3", (int(from_ms), int(to_ms))).fetchall()
+    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+
+def acc_imports_orphaned_delete(conn: sqlite3.Connection, formats: tuple[str, ...]) -> int:
+    """Delete ``import_file`` rows of accelerometer ``formats`` left without any frame (after
+    a replace), so the same file can be imported again. Returns how many."""
+    marks = ",".join("?" for _ in formats)
+    return conn.execute(
+        f"DELETE FROM import_file WHERE format IN ({marks})"
+        " AND NOT EXISTS (SELECT 1 FROM acc_frame f WHERE f.import_id = import_file.id)", formats).rowcount
+
+
+def cadence_insert(
+    conn: sqlite3.Connection, epoch_ms: int, cadence_spm: float, *, device_id: int | None, packet_id: int | None
+) -> None:
+    """Store one cadence reading (steps/min at ``epoch_ms``, Unix ms)."""
+    conn.execute("INSERT INTO cadence_sample(epoch_ms, device_id, packet_id, cadence_spm) VALUES (?,?,?,?)",
+                 (int(epoch_ms), device_id, packet_id, float(cadence_spm)))
+
+
 # -- reading -----------------------------------------------------------------------------------------
 def _frame_times(first_ms: int, last_ms: int, n: int) -> np.ndarray:
     """The ``n`` evenly spaced sample times (int64 Unix ms) of a frame."""
