@@ -241,7 +241,8 @@ def acc_file_detect(path: PathLike) -> str:
 def _acc_text(p: Path) -> tuple[str, list[str]]:
     text, notes = _text_read_bounded(
         p, _MAX_BYTES, _MAX_LINES, _fail, export="accelerometer export",
-        lines_what=f"{_MAX_LINES:,} lines (a day at 100 Hz), more than attune reads from one accelerometer file")
+        lines_what=f"{_MAX_LINES:,} lines (a day at 100 Hz), more than attune reads from one accelerometer file",
+        error=AccFormatError)
     if not text.strip():
         raise _fail(p, "file holds only blank lines")
     return text, notes

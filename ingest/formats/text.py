@@ -85,24 +85,26 @@ def _load_text(path: PathLike) -> _Text:
 
 
 def _text_read_bounded(
-    p: Path, max_bytes: int, max_lines: int, fail: Callable[[Path, str], Exception], *, export: str, lines_what: str
+    p: Path, max_bytes: int, max_lines: int, fail: Callable[[Path, str], Exception], *, export: str, lines_what: str,
+    error: type[RRFormatError] = RRFormatError,
 ) -> tuple[str, list[str]]:
     """A regular file's text (line ends normalised to ``\\n``) and notes on its encoding,
     after the checks of :func:`_load_text` with these limits; ``fail(path, why)`` builds
-    the error for content that is no text export."""
+    the error for content that is no text export, ``error`` the one for a file refused
+    before reading (kind, size, lines)."""
     limit_text = f"limit {max_bytes >> 20} MiB"
     why = _file_kind_refusal(os.stat(p).st_mode)
     if why is not None:
-        raise RRFormatError(f"{p}: {why}.")
+        raise error(f"{p}: {why}.")
     # O_NONBLOCK: a FIFO swapped in after the stat must not block the open
     fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fd)
         why = _file_kind_refusal(st.st_mode)
         if why is not None:
-            raise RRFormatError(f"{p}: {why}.")
+            raise error(f"{p}: {why}.")
         if st.st_size > max_bytes:
-            raise RRFormatError(
+            raise error(
                 f"{p}: file is {st.st_size / 2**20:.0f} MiB, larger than any {export} ({limit_text}); nothing read.")
         chunks, size, n_lines = [], 0, 0
         while chunk := fh.read(_READ_CHUNK):
@@ -110,9 +112,9 @@ def _text_read_bounded(
             size += len(chunk)
             n_lines += chunk.count(b"\n")
             if size > max_bytes:  # the file grew since fstat
-                raise RRFormatError(f"{p}: file grew past {limit_text} while being read; nothing imported.")
+                raise error(f"{p}: file grew past {limit_text} while being read; nothing imported.")
             if n_lines > max_lines:
-                raise RRFormatError(
+                raise error(
                     f"{p}: file has more than {lines_what}; split it and import the parts; nothing imported.")
     data = b"".join(chunks)
     del chunks
