@@ -155,6 +155,8 @@ def _acc_import_one(conn: sqlite3.Connection, path: Path, args: argparse.Namespa
         + (f", {r.skipped_lines} lines skipped" if r.skipped_lines else ""), highlight=False)
     for note in r.notes:
         console.print(f"  note: {note}", highlight=False)
+    if args.start:
+        console.print("  note: --start does not apply to accelerometer files: they carry their own wall time")
     if r.pending_id is None:
         console.print("  no beats stored over this span yet: it is analysed with this motion once they are")
         return 0

@@ -397,7 +397,7 @@ def acc_import(
         if stored:
             replaced = sum(acc_span_clear(conn, lo, hi + 1) for lo, hi in spans)
             acc_imports_orphaned_delete(conn, ACC_FORMATS)
-        cur = conn.execute(
+        cur = conn.execute(  # for an accelerometer file, import_file.beats counts its samples
             "INSERT INTO import_file(sha256, rr_sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?,?)",
             (sha, None, str(path.resolve()), series.format, len(epoch), now_ms()))
         frames = acc_series_store(conn, epoch, xyz, series.rate_hz, device_id=None, import_id=int(cur.lastrowid))

@@ -404,3 +404,10 @@ def test_a_database_of_migration_5_keeps_its_samples(tmp_path: Path) -> None:
                             device_id=None) == 1
     assert [r[0] for r in conn.execute("SELECT codec FROM acc_frame ORDER BY id")] == [0, 2]
     assert np.array_equal(acc_read(conn, T0_MS + 10_000).xyz_mg, np.resize(real_motion(), (1500, 3)))
+
+
+def test_a_table_with_an_rr_column_stays_an_rr_file(tmp_path: Path) -> None:
+    f = tmp_path / "mixed.csv"
+    f.write_text("epoch_ms,rr_ms,x_mg,y_mg,z_mg\n1668212597000,812,1,2,3\n1668212597812,798,1,2,3\n")
+    assert not acc_file_sniff(f)
+    assert len(rr_file_read(f)) == 2

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from attune.ingest.format_ids import ACC_FORMAT_DESCRIPTIONS, ACC_FORMATS
-from attune.ingest.formats.columns import _is_number, _split_fields
+from attune.ingest.formats.columns import _is_number, _parse_column, _pick_rr_column, _split_fields
 from attune.ingest.formats.series import RRFormatError
 from attune.ingest.formats.text import PathLike, _text_read_bounded
 from attune.ingest.formats.times import TzLike, _datetime_strings_to_epoch_ms, _resolve_tz, _time_column_to_epoch_ms
@@ -184,7 +184,9 @@ def _header_acc(line: str) -> _AccCols | None:
             break
     cols = _AccCols(delim, tuple(cells), (axes[0], axes[1], axes[2]), (units[0], units[1], units[2]),
                     phone, sensor, time, time_unit)
-    return cols if cols.n_axes >= 2 else None
+    if cols.n_axes < 2 or _pick_rr_column(tuple(_parse_column(c) for c in cells)) is not None:
+        return None  # a table with an RR column is an RR file, whatever else it holds
+    return cols
 
 
 def _head_lines(lines: list[str]) -> list[int]:
