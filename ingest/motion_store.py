@@ -227,6 +227,41 @@ def _frame_xyz(codec: int, blob: bytes, payload: bytes | None, n: int, rate_hz: 
     return np.frombuffer(blob, dtype="<i2").reshape(n, 3).astype(np.int16)
 
 
+def _packets_xyz(payloads: list[bytes | None]) -> list[np.ndarray | None]:
+    """The samples of many raw PMD ACC frames at once: single-block delta-compressed int16
+    frames (what an H10 sends) are decoded together, grouped by block width and length,
+    which is ~50x faster than one :func:`pmd_delta_decode` call each; every other frame
+    gives None (the caller decodes it alone). Same arithmetic as :func:`pmd_delta_decode`."""
+    out: list[np.ndarray | None] = [None] * len(payloads)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, payload in enumerate(payloads):
+        if payload is None or len(payload) < PMD_FRAME_HEADER_BYTES + 8:
+            continue
+        if payload[0] & 0x3F != PmdMeasurementType.ACC or payload[9] != 0x81:
+            continue
+        width, count = payload[16], payload[17]
+        if not 1 <= width <= 16 or count == 0:
+            continue
+        if len(payload) != PMD_FRAME_HEADER_BYTES + 8 + (width * count * 3 + 7) // 8:
+            continue  # more than one block, or cut short: decoded alone
+        groups.setdefault((width, count), []).append(i)
+    for (width, count), idx in groups.items():
+        body = np.frombuffer(b"".join(payloads[i][PMD_FRAME_HEADER_BYTES:] for i in idx),  # type: ignore[index]
+                             np.uint8).reshape(len(idx), -1)
+        ref = body[:, :6].copy().view("<i2").astype(np.int64)  # (g, 3)
+        nbits = width * count * 3
+        bits = np.unpackbits(body[:, 8:], axis=1, bitorder="little")[:, :nbits]
+        weights = np.int64(1) << np.arange(width, dtype=np.int64)
+        raw = bits.reshape(len(idx), count * 3, width).astype(np.int64) @ weights
+        deltas = np.where(raw >= 1 << (width - 1), raw - (1 << width), raw).reshape(len(idx), count, 3)
+        samples = np.concatenate([ref[:, None, :], ref[:, None, :] + np.cumsum(deltas, axis=1)], axis=1)
+        ok = (samples.min(axis=(1, 2)) >= -32768) & (samples.max(axis=(1, 2)) <= 32767)
+        for k, i in enumerate(idx):
+            if ok[k]:
+                out[i] = samples[k].astype(np.int16)
+    return out
+
+
 def acc_read(conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | None = None) -> AccSamples:
     """Stored accelerometer samples with ``from_ms <= epoch_ms < to_ms`` (a missing bound is
     open), in time order. ``rate_hz`` is the most common nominal rate of the frames read
@@ -238,12 +273,15 @@ def acc_read(conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | 
         " LEFT JOIN motion_packet p ON f.codec = 1 AND p.id = f.packet_id"
         " WHERE f.last_ms >= ? AND f.first_ms < ? ORDER BY f.first_ms, f.id", (lo, hi))
     cur.row_factory = None
-    times: list[np.ndarray] = []
+    rows = cur.fetchall()
+    times = [_frame_times(first_ms, last_ms, n) for first_ms, last_ms, n, *_ in rows]
+    in_packet = [i for i, r in enumerate(rows) if r[4] == CODEC_PACKET]
+    decoded = dict(zip(in_packet, _packets_xyz([rows[i][6] for i in in_packet]), strict=True))
     blocks: list[np.ndarray] = []
     rates: dict[float, int] = {}
-    for first_ms, last_ms, n, rate_hz, codec, blob, payload in cur:
-        times.append(_frame_times(first_ms, last_ms, n))
-        blocks.append(_frame_xyz(codec, blob, payload, n, rate_hz))
+    for i, (_, _, n, rate_hz, codec, blob, payload) in enumerate(rows):
+        xyz = decoded.get(i)
+        blocks.append(xyz if xyz is not None and len(xyz) == n else _frame_xyz(codec, blob, payload, n, rate_hz))
         rates[rate_hz] = rates.get(rate_hz, 0) + n
     if not times:
         return AccSamples.empty()

@@ -411,3 +411,27 @@ def test_a_table_with_an_rr_column_stays_an_rr_file(tmp_path: Path) -> None:
     f.write_text("epoch_ms,rr_ms,x_mg,y_mg,z_mg\n1668212597000,812,1,2,3\n1668212597812,798,1,2,3\n")
     assert not acc_file_sniff(f)
     assert len(rr_file_read(f)) == 2
+
+
+def test_batch_decode_of_raw_frames_equals_one_by_one() -> None:
+    from attune.ingest.motion_store import _packet_xyz, _packets_xyz
+
+    motion = np.resize(real_motion(), (20_000, 3))
+    rng = np.random.default_rng(3)
+    payloads, i = [], 0
+    while i < len(motion) - 400:
+        k = int(rng.choice([1, 2, 25, 54, 54, 54, 71, 300]))  # 300: two delta blocks
+        xyz = motion[i:i + k] * (4 if rng.random() < 0.2 else 1)  # wider deltas now and then
+        payloads.append(pmd_acc_encode_delta(np.clip(xyz, -32768, 32767), 10**15 + i))
+        i += k
+    payloads += [pmd_acc_encode(motion[:36], 10**15), b"\x02" + bytes(40), None, b""]
+    batch = _packets_xyz(payloads)
+    widths = set()
+    for payload, got in zip(payloads, batch, strict=True):
+        alone = None if not payload else _packet_xyz(payload, 25.0)
+        if got is None:  # left to the one-by-one decoder: a single sample, several blocks, not delta, not ACC
+            assert alone is None or payload[9] != 0x81 or len(alone) == 1 or len(alone) > 255
+        else:
+            widths.add(payload[16])
+            assert np.array_equal(got, alone)
+    assert len(widths) >= 4 and sum(b is not None for b in batch) > 150
