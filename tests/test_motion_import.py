@@ -174,13 +174,14 @@ def test_bad_rows_are_counted_never_silent(tmp_path: Path) -> None:
     rows[12] = f"{t[12]},99999,12,13"
     rows[13] = "garbage"
     rows[14] = f"{t[14]},1,2"
+    rows[15] = "99999999999999999999,1,2,3"
     rows[20], rows[21] = rows[21], rows[20]  # out of order
     rows.insert(30, rows[29])  # a repeated time
     rows.insert(40, "")
     f = tmp_path / "bad.csv"
     f.write_text("epoch_ms,x_mg,y_mg,z_mg\n" + "\n".join(rows) + "\n")
     s = acc_file_read(f)
-    assert len(s) == 295 and s.skipped_lines == 302 - 295
+    assert len(s) == 294 and s.skipped_lines == 302 - 294
     assert np.all(np.diff(s.epoch_ms) > 0)
     text = " | ".join(s.notes)
     for needle in ("rows out of time order sorted", "repeating an earlier time", "beyond ±32767 mg",
@@ -435,3 +436,13 @@ def test_batch_decode_of_raw_frames_equals_one_by_one() -> None:
             widths.add(payload[16])
             assert np.array_equal(got, alone)
     assert len(widths) >= 4 and sum(b is not None for b in batch) > 150
+
+
+def test_times_outside_1990_to_tomorrow_are_refused(tmp_path: Path) -> None:
+    conn = db_connect(tmp_path / "a.sqlite")
+    xyz = np.resize(real_motion(), (100, 3))
+    for name, t0 in (("2090", 3_800_000_000_000), ("2200", 7_258_118_400_000), ("1985", 500_000_000_000)):
+        with pytest.raises((ImportRefused, AccFormatError)) as err:
+            acc_import(conn, write_csv(tmp_path / f"{name}.csv", t0 + np.arange(100) * 40, xyz))
+        one_line(err.value, "1990", "nothing imported" if name != "2090" else "tomorrow")
+    assert conn.execute("SELECT count(*) FROM acc_frame").fetchone()[0] == 0

@@ -470,7 +470,8 @@ def _spread_stamps(stamp_ms: np.ndarray, notes: list[str]) -> np.ndarray:
 
 
 def _finish(p: Path, fmt: str, t_ms: np.ndarray, xyz: np.ndarray, n_body: int, notes: list[str]) -> AccSeries:
-    finite = np.isfinite(t_ms) & np.isfinite(xyz).all(axis=1)
+    # a time beyond ±1e16 ms (year 318,000) is no time: it would not even fit an int64 in ns
+    finite = np.isfinite(t_ms) & (np.abs(np.nan_to_num(t_ms)) < 1e16) & np.isfinite(xyz).all(axis=1)
     absurd = finite & (np.abs(xyz) > ACC_MG_LIMIT).any(axis=1)
     valid = finite & ~absurd
     n_rows = int(t_ms.size)
