@@ -210,9 +210,22 @@ def cadence_insert(
 # -- reading -----------------------------------------------------------------------------------------
 def _frame_times(first_ms: int, last_ms: int, n: int) -> np.ndarray:
     """The ``n`` evenly spaced sample times (int64 Unix ms) of a frame."""
-    if n > 1:
-        return np.rint(np.linspace(first_ms, last_ms, n)).astype(np.int64)
-    return np.array([first_ms], np.int64)
+    return _frames_times(np.array([first_ms]), np.array([last_ms]), np.array([n]))
+
+
+def _frames_times(first_ms: np.ndarray, last_ms: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The sample times of many frames, concatenated: for each, ``n`` evenly spaced from
+    ``first_ms`` to ``last_ms`` rounded to the ms (numpy ``linspace``'s arithmetic: start +
+    k x step, the last exactly ``last_ms``), computed for all frames at once."""
+    n = np.asarray(n, dtype=np.int64)
+    first = np.asarray(first_ms, dtype=np.float64)
+    step = (np.asarray(last_ms, dtype=np.float64) - first) / np.maximum(n - 1, 1)
+    starts = np.cumsum(n) - n
+    k = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(starts, n)
+    t = np.repeat(first, n) + k * np.repeat(step, n)
+    ends = starts + n - 1
+    t[ends[n > 1]] = np.asarray(last_ms, dtype=np.float64)[n > 1]
+    return np.rint(t).astype(np.int64)
 
 
 def _frame_xyz(codec: int, blob: bytes, payload: bytes | None, n: int, rate_hz: float) -> np.ndarray:
@@ -250,15 +263,17 @@ def _packets_xyz(payloads: list[bytes | None]) -> list[np.ndarray | None]:
                              np.uint8).reshape(len(idx), -1)
         ref = body[:, :6].copy().view("<i2").astype(np.int64)  # (g, 3)
         nbits = width * count * 3
-        bits = np.unpackbits(body[:, 8:], axis=1, bitorder="little")[:, :nbits]
-        weights = np.int64(1) << np.arange(width, dtype=np.int64)
-        raw = bits.reshape(len(idx), count * 3, width).astype(np.int64) @ weights
+        bits = np.unpackbits(body[:, 8:], axis=1, bitorder="little")[:, :nbits].reshape(-1, width)
+        wide = np.zeros((bits.shape[0], 16), np.uint8)  # each delta's bits padded to 16, packed back
+        wide[:, :width] = bits
+        raw = np.packbits(wide, axis=1, bitorder="little").view("<u2").reshape(-1).astype(np.int64)
         deltas = np.where(raw >= 1 << (width - 1), raw - (1 << width), raw).reshape(len(idx), count, 3)
         samples = np.concatenate([ref[:, None, :], ref[:, None, :] + np.cumsum(deltas, axis=1)], axis=1)
         ok = (samples.min(axis=(1, 2)) >= -32768) & (samples.max(axis=(1, 2)) <= 32767)
+        samples16 = samples.astype(np.int16)
         for k, i in enumerate(idx):
             if ok[k]:
-                out[i] = samples[k].astype(np.int16)
+                out[i] = samples16[k]
     return out
 
 
@@ -274,7 +289,6 @@ def acc_read(conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | 
         " WHERE f.last_ms >= ? AND f.first_ms < ? ORDER BY f.first_ms, f.id", (lo, hi))
     cur.row_factory = None
     rows = cur.fetchall()
-    times = [_frame_times(first_ms, last_ms, n) for first_ms, last_ms, n, *_ in rows]
     in_packet = [i for i, r in enumerate(rows) if r[4] == CODEC_PACKET]
     decoded = dict(zip(in_packet, _packets_xyz([rows[i][6] for i in in_packet]), strict=True))
     blocks: list[np.ndarray] = []
@@ -283,9 +297,9 @@ def acc_read(conn: sqlite3.Connection, from_ms: int | None = None, to_ms: int | 
         xyz = decoded.get(i)
         blocks.append(xyz if xyz is not None and len(xyz) == n else _frame_xyz(codec, blob, payload, n, rate_hz))
         rates[rate_hz] = rates.get(rate_hz, 0) + n
-    if not times:
+    if not rows:
         return AccSamples.empty()
-    t = np.concatenate(times)
+    t = _frames_times(*(np.array([r[c] for r in rows]) for c in range(3)))
     xyz = np.concatenate(blocks)
     keep = (t >= lo) & (t < hi)
     if not keep.all():
