@@ -161,6 +161,9 @@ def test_decimal_commas_units_and_other_names(tmp_path: Path) -> None:
     assert np.array_equal(s.epoch_ms, t)
     assert np.abs(s.xyz_mg.astype(int) - xyz).max() <= 1
     assert any("converted to mg" in n for n in s.notes)
+    g16 = tmp_path / "g16.csv"  # the same as UTF-16 with a byte-order mark
+    g16.write_bytes(g.read_text().encode("utf-16"))
+    assert acc_file_sniff(g16) and np.array_equal(acc_file_read(g16).xyz_mg, s.xyz_mg)
     secs = write_csv(tmp_path / "s.csv", t / 1000.0, xyz, "timestamp,x,y,z", fmt_t=lambda v: f"{v:.3f}")
     assert np.array_equal(acc_file_read(secs).epoch_ms, t)  # Unix seconds by magnitude
 
@@ -196,6 +199,10 @@ def test_bad_rows_are_counted_never_silent(tmp_path: Path) -> None:
     (b"Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]\nyesterday;1;2;3;4\nnoon;2;2;3;4\n",
      "no wall time"),
     (b"epoch_ms,x_mg,y_mg,z_mg\n", "no row under the header"),
+    (b"Phone timestamp;sensor timestamp [ns];X [dps];Y [dps];Z [dps]\n2024-03-09T22:15:01.123;1;2;3;4\n",
+     "'dps' (a gyroscope) is not an acceleration"),
+    (b"Phone timestamp;sensor timestamp [ns];X [G];Y [G];Z [G]\n2024-03-09T22:15:01.123;1;0.2;0.3;0.4\n",
+     "'gauss' (a magnetometer) is not an acceleration"),
     (b"epoch_ms,x_mg,y_mg,z_mg\n1668212597000,1,2,3\n", "1 valid sample"),
     (b"\x00\x01\x02epoch_ms,x_mg,y_mg,z_mg\n" + bytes(range(256)) * 40, "binary"),
 ])

@@ -138,7 +138,9 @@ def _column(raw: str) -> tuple[str, str | None]:
     m = _COL_RE.match(name)
     if m is None:  # pragma: no cover - the pattern matches any string
         return re.sub(r"[^a-z0-9]+", "", name.lower()), None
-    unit = (m.group("u1") or m.group("u2") or "").strip().lower().replace(" ", "") or None
+    unit_raw = (m.group("u1") or m.group("u2") or "").strip().replace(" ", "")
+    # 'G' alone is Gauss (Polar Sensor Logger's magnetometer file: 'X [G]'), not g
+    unit = "gauss" if unit_raw == "G" else (unit_raw.lower() or None)
     base = re.sub(r"[^a-z0-9]+", "", m.group("base").lower())
     if unit is None:  # x_mg, xmg, accX_g: a unit glued on
         for u in ("mg", "g"):
@@ -399,7 +401,8 @@ def _table_read(
     scale = 1.0
     if len(units) == 1 and (unit := next(iter(units))) is not None:
         if unit not in _UNIT_MG:
-            raise _fail(p, f"axis unit {unit!r} is not mg, g or m/s²", listing=False)
+            what = {"gauss": " (a magnetometer)", "dps": " (a gyroscope)"}.get(unit, "")
+            raise _fail(p, f"axis unit {unit!r}{what} is not an acceleration (mg, g or m/s²)", listing=False)
         scale = _UNIT_MG[unit]
         if unit != "mg":
             notes.append(f"x, y, z in {unit}, converted to mg")
