@@ -26,7 +26,6 @@ Run: ATTUNE_DATA_DIR=../shared/data python bench/bench_motion.py
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import tempfile
@@ -223,7 +222,6 @@ def main() -> None:
                   f" samples each, raw payload {payload / MB:5.1f} MB; database +{motion / MB:5.1f} MB packets+frames"
                   f" +{ticks / MB:4.2f} MB tick columns = {total / MB:5.1f} MB/day ({total / MB / raw_mb:.2f}x the int16"
                   f" samples; goal <= 20 MB: {'met' if total <= 20 * MB else 'NOT met'})")
-    print(json.dumps({"samples": n}))
 
 
 if __name__ == "__main__":
