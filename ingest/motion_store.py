@@ -261,13 +261,15 @@ def _packets_xyz(payloads: list[bytes | None]) -> list[np.ndarray | None]:
     for (width, count), idx in groups.items():
         body = np.frombuffer(b"".join(payloads[i][PMD_FRAME_HEADER_BYTES:] for i in idx),  # type: ignore[index]
                              np.uint8).reshape(len(idx), -1)
-        ref = body[:, :6].copy().view("<i2").astype(np.int64)  # (g, 3)
+        ref = body[:, :6].copy().view("<i2").astype(np.int32)  # (g, 3); int32 holds 255 deltas of 16 bits
         nbits = width * count * 3
         bits = np.unpackbits(body[:, 8:], axis=1, bitorder="little")[:, :nbits].reshape(-1, width)
-        wide = np.zeros((bits.shape[0], 16), np.uint8)  # each delta's bits padded to 16, packed back
+        pad = 8 if width <= 8 else 16  # each delta's bits padded to a byte or two, packed back
+        wide = np.zeros((bits.shape[0], pad), np.uint8)
         wide[:, :width] = bits
-        raw = np.packbits(wide, axis=1, bitorder="little").view("<u2").reshape(-1).astype(np.int64)
-        deltas = np.where(raw >= 1 << (width - 1), raw - (1 << width), raw).reshape(len(idx), count, 3)
+        raw = np.packbits(wide, axis=1, bitorder="little").view("<u1" if pad == 8 else "<u2").reshape(-1)
+        raw = raw.astype(np.int32)
+        deltas = (raw - (((raw >> (width - 1)) & 1) << width)).reshape(len(idx), count, 3)  # sign-extend
         samples = np.concatenate([ref[:, None, :], ref[:, None, :] + np.cumsum(deltas, axis=1)], axis=1)
         ok = (samples.min(axis=(1, 2)) >= -32768) & (samples.max(axis=(1, 2)) <= 32767)
         samples16 = samples.astype(np.int16)
