@@ -98,7 +98,9 @@ def cmd_record(args: argparse.Namespace) -> int:
 # -- import / export --------------------------------------------------------------------------
 def cmd_import(args: argparse.Namespace) -> int:
     from attune.ingest.exchange import ImportRefused, epoch_ms_check, rr_import
+    from attune.ingest.format_ids import ACC_FORMATS
     from attune.ingest.formats import RRFormatError
+    from attune.ingest.formats.acc import acc_file_sniff
     from attune.signals.batch import analysis_import_hook, analysis_pending_finish
 
     settings = _settings(args)
@@ -110,6 +112,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         analysis_pending_finish(conn, lambda line: console.print(line, highlight=False))
         for path in args.files:
+            if args.format in ACC_FORMATS or (args.format is None and acc_file_sniff(path)):
+                status = max(status, _acc_import_one(conn, path, args))
+                continue
             try:
                 result = rr_import(conn, path, format=args.format, start_epoch_ms=start,
                                    replace=getattr(args, "replace", False))
@@ -131,6 +136,35 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         conn.close()
     return status
+
+
+def _acc_import_one(conn: sqlite3.Connection, path: Path, args: argparse.Namespace) -> int:
+    """Import one accelerometer file and analyse the beats it lines up with; 0, or 1 if refused."""
+    from attune.ingest.exchange import ImportRefused, acc_import
+    from attune.ingest.formats import RRFormatError
+    from attune.signals.batch import analysis_store_span
+
+    try:
+        r = acc_import(conn, path, format=args.format, replace=getattr(args, "replace", False))
+    except (RRFormatError, ImportRefused, OSError) as exc:
+        console.print(f"[red]✗[/red] {path}: {exc}", highlight=False)
+        return 1
+    console.print(
+        f"[green]✓[/green] {path}: {r.samples} accelerometer samples at {r.rate_hz:.3g} Hz ({r.format}), "
+        f"{epoch_ms_to_iso(r.first_ms)} → {epoch_ms_to_iso(r.last_ms)}"
+        + (f", {r.skipped_lines} lines skipped" if r.skipped_lines else ""), highlight=False)
+    for note in r.notes:
+        console.print(f"  note: {note}", highlight=False)
+    if args.start:
+        console.print("  note: --start does not apply to accelerometer files: they carry their own wall time")
+    if r.pending_id is None:
+        console.print("  no beats stored over this span yet: it is analysed with this motion once they are")
+        return 0
+    # a kill here leaves the span analysis_pending: the next import / analyze --db finishes it
+    analysis = analysis_store_span(conn, r.first_ms, r.last_ms + 1, pending_done=(r.pending_id,))
+    console.print(f"  analysed {r.beats_in_span} beats with it: {len(analysis.ticks)} ticks, "
+                  f"{len(analysis.episodes)} episodes")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -183,17 +217,20 @@ def parser_build() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.set_defaults(func=cmd_record)
 
-    from attune.ingest.format_ids import FORMATS  # ids only: no pandas for --help
+    from attune.ingest.format_ids import ACC_FORMATS, FORMATS  # ids only: no pandas for --help
 
-    p = sub.add_parser("import", help="import RR files (Kubios/Elite HRV, HRV Logger, Polar Sensor Logger, SelfLoops, CSV)")
+    p = sub.add_parser("import", help="import RR files (Kubios/Elite HRV, HRV Logger, Polar Sensor Logger, SelfLoops, CSV)"
+                       " and accelerometer files (Polar Sensor Logger ACC, epoch_ms,x_mg,y_mg,z_mg CSV)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--db", type=Path, help=db_help)
     # --input-format as in `analyze`; --format is the output format everywhere else
-    p.add_argument("--input-format", dest="format", choices=FORMATS, metavar="FORMAT",
-                   help=f"the files' format, skipping detection: {', '.join(FORMATS)}")
-    p.add_argument("--format", dest="format", choices=FORMATS, action=_DeprecatedFlag, help=argparse.SUPPRESS)
+    p.add_argument("--input-format", dest="format", choices=FORMATS + ACC_FORMATS, metavar="FORMAT",
+                   help=f"the files' format, skipping detection: {', '.join(FORMATS + ACC_FORMATS)}")
+    p.add_argument("--format", dest="format", choices=FORMATS + ACC_FORMATS, action=_DeprecatedFlag,
+                   help=argparse.SUPPRESS)
     p.add_argument("--start", metavar="ISO", help="recording start for files without times (local time unless a zone is given)")
-    p.add_argument("--replace", action="store_true", help="replace stored beats (and analysis) in the span")
+    p.add_argument("--replace", action="store_true",
+                   help="replace stored beats (and analysis), or for an accelerometer file stored motion, in the span")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="export beats as csv, json or rr (one RR in ms per line)")

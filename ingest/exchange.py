@@ -1,4 +1,5 @@
-"""Moving beats in and out: ``attune import`` and ``attune export``.
+"""Moving beats in and out: ``attune import`` and ``attune export``; accelerometer files in
+(:func:`acc_import`; ``attune export`` writes beats only).
 
 Import reads any file :mod:`attune.ingest.formats` understands and stores it as beats of
 ``source='import'`` segments. Beat times: when the file stamps each beat, the same
@@ -23,7 +24,10 @@ import numpy as np
 from attune.db import db_transaction
 from attune.errors import AttuneError
 from attune.ingest.events import DeviceInfo
+from attune.ingest.format_ids import ACC_FORMATS
 from attune.ingest.formats import RRSeries, rr_file_read
+from attune.ingest.formats.acc import AccSeries, acc_file_read
+from attune.ingest.motion_store import acc_imports_orphaned_delete, acc_series_store, acc_sources, acc_span_clear
 from attune.ingest.plausibility import beat_flags
 from attune.ingest.store import beats_read, series_store
 from attune.ingest.timestamps import BeatClock
@@ -317,6 +321,93 @@ def analysis_pending_add(conn: sqlite3.Connection, from_ms: int, to_ms: int, rea
         "INSERT INTO analysis_pending(from_ms, to_ms, reason, created_ms) VALUES (?,?,?,?)",
         (int(from_ms), int(to_ms), reason, now_ms()))
     return int(cur.lastrowid)
+
+
+@dataclass(frozen=True)
+class AccImportResult:
+    """What :func:`acc_import` stored: ``samples`` at ``rate_hz`` from ``first_ms`` to
+    ``last_ms`` (Unix ms) in ``frames`` evenly spaced frames; ``beats_in_span`` stored beats
+    it overlaps; ``pending_id`` the ``analysis_pending`` row of its span (None when no beat
+    is stored there: nothing to analyse yet)."""
+
+    path: Path
+    format: str
+    samples: int
+    rate_hz: float
+    frames: int
+    first_ms: int
+    last_ms: int
+    skipped_lines: int
+    notes: tuple[str, ...]
+    beats_in_span: int = 0
+    pending_id: int | None = None
+    replaced: int = 0
+
+
+def acc_digest(epoch_ms: np.ndarray, xyz_mg: np.ndarray) -> str:
+    """SHA-256 of accelerometer samples as stored (``epoch_ms`` int64, ``xyz_mg`` int16),
+    prefixed so that it never equals a digest of beats: the same samples from another file,
+    line ending or format are the same import."""
+    h = hashlib.sha256(b"acc\0")
+    h.update(np.ascontiguousarray(epoch_ms, dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(xyz_mg, dtype="<i2").tobytes())
+    return h.hexdigest()
+
+
+def acc_import(
+    conn: sqlite3.Connection, path: str | Path, *, format: str | None = None, replace: bool = False
+) -> AccImportResult:
+    """Store the samples of an accelerometer file, in one transaction, after checking them.
+
+    Refused (:class:`ImportRefused` or the reader's error, nothing written): a file the
+    reader refuses (no wall time, rate outside 12.5–200 Hz, …); times outside 1990 ..
+    tomorrow; the same samples imported before (:func:`acc_digest`); samples over a span
+    where accelerometer samples are stored, unless ``replace`` (the stored ones of the
+    file's span are deleted in the same transaction). Samples keep their wall time, which
+    is how they line up with beats, stored before or after them. Where beats are stored
+    over the file's span, the span is marked ``analysis_pending`` in the same transaction.
+    """
+    path = Path(path)
+    series: AccSeries = acc_file_read(path, format)
+    epoch, xyz = series.epoch_ms, series.xyz_mg
+    first_ms, last_ms = int(epoch[0]), int(epoch[-1])
+    epoch_ms_check(first_ms, f"{path.name}: its first sample")
+    epoch_ms_check(last_ms, f"{path.name}: its last sample")
+    sha = acc_digest(epoch, xyz)
+    row = conn.execute("SELECT path, imported_at FROM import_file WHERE sha256=?", (sha,)).fetchone()
+    if row is not None:
+        raise ImportRefused(
+            f"{path.name}: these accelerometer samples were already imported (from {row['path']} on"
+            f" {epoch_ms_to_iso(row['imported_at'])}); nothing imported")
+    cuts = np.flatnonzero(np.diff(epoch) > SPAN_JOIN_MS) + 1
+    spans = [(int(epoch[i]), int(epoch[j - 1])) for i, j in zip(np.r_[0, cuts], np.r_[cuts, epoch.size], strict=True)]
+    if len(spans) > SPANS_MAX:
+        spans = [(first_ms, last_ms)]
+    span = f"{epoch_ms_to_iso(first_ms)} → {epoch_ms_to_iso(last_ms)}"
+    notes = list(series.notes)
+    with db_transaction(conn):
+        stored = [src for lo, hi in spans for src in acc_sources(conn, lo, hi + 1)]
+        replaced = 0
+        if stored and not replace:
+            n = sum(s[1] for s in stored)
+            raise ImportRefused(
+                f"{path.name}: its accelerometer samples {span} overlap {n} stored samples from "
+                + ", ".join(f"{src} {epoch_ms_to_iso(lo)} → {epoch_ms_to_iso(hi)}" for src, _, lo, hi in stored)
+                + "; nothing imported (use `attune import --replace` to replace the stored motion of that span)")
+        if stored:
+            replaced = sum(acc_span_clear(conn, lo, hi + 1) for lo, hi in spans)
+            acc_imports_orphaned_delete(conn, ACC_FORMATS)
+        cur = conn.execute(  # for an accelerometer file, import_file.beats counts its samples
+            "INSERT INTO import_file(sha256, rr_sha256, path, format, beats, imported_at) VALUES (?,?,?,?,?,?)",
+            (sha, None, str(path.resolve()), series.format, len(epoch), now_ms()))
+        frames = acc_series_store(conn, epoch, xyz, series.rate_hz, device_id=None, import_id=int(cur.lastrowid))
+        where, args = _spans_where(spans, "epoch_ms")
+        beats = int(conn.execute(f"SELECT count(*) FROM beat WHERE {where}", args).fetchone()[0])
+        pending_id = analysis_pending_add(conn, first_ms, last_ms + 1, f"import {path.name}") if beats else None
+    if replaced:
+        notes.append(f"replaced {replaced} stored accelerometer samples over {span} (--replace)")
+    return AccImportResult(path, series.format, len(epoch), series.rate_hz, frames, first_ms, last_ms,
+                           series.skipped_lines, tuple(notes), beats, pending_id, replaced)
 
 
 def beats_export(

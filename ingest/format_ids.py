@@ -1,4 +1,4 @@
-"""RR file format ids and their one-line descriptions.
+"""RR and accelerometer file format ids and their one-line descriptions.
 
 Kept apart from :mod:`attune.ingest.formats` (which imports numpy and pandas) so that
 the command line can offer them as choices without loading those libraries:
@@ -28,4 +28,15 @@ FORMAT_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
     "csv-rr_ms": "delimited table (, ; tab) whose header names an RR column (rr_ms, rr, RR, ibi, nni_ms ...)",
     "physionet-rr-secs": "PhysioNet ann2rr seconds on the 1/128 s grid; first value = offset from record start",
     "rr-lines": "one RR per line in ms or seconds (Kubios / Elite HRV); header and blank lines skipped",
+})
+
+#: Accelerometer file formats (``attune import`` tells them from RR files by their header).
+ACC_FORMATS: tuple[str, ...] = (
+    "polar-sensor-logger-acc",
+    "csv-acc",
+)
+
+ACC_FORMAT_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
+    "polar-sensor-logger-acc": "Polar Sensor Logger ACC file: 'Phone timestamp;sensor timestamp [ns];X [mg];Y [mg];Z [mg]'",
+    "csv-acc": "delimited table (, ; tab) 'epoch_ms,x_mg,y_mg,z_mg' (a Unix or ISO time column and x, y, z in mg or g)",
 })

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,45 +73,63 @@ def _load_text(path: PathLike) -> _Text:
     file no larger than ``_MAX_BYTES``; read in chunks, counting lines, and refused as
     soon as it holds more than ``_MAX_LINES`` (before any line is parsed)."""
     p = Path(path)
-    limit_text = f"limit {_MAX_BYTES >> 20} MiB"
+    text, notes = _text_read_bounded(
+        p, _MAX_BYTES, _MAX_LINES, _fail, export="RR export",
+        lines_what=f"{_MAX_LINES:,} lines (a month of beats), more than any RR export holds")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline does not start a line
+    if not any(line.strip() for line in lines):
+        raise _fail(p, f"file holds only blank lines ({len(lines)})")
+    return _Text(p, lines, notes)
+
+
+def _text_read_bounded(
+    p: Path, max_bytes: int, max_lines: int, fail: Callable[[Path, str], Exception], *, export: str, lines_what: str,
+    error: type[RRFormatError] = RRFormatError,
+) -> tuple[str, list[str]]:
+    """A regular file's text (line ends normalised to ``\\n``) and notes on its encoding,
+    after the checks of :func:`_load_text` with these limits; ``fail(path, why)`` builds
+    the error for content that is no text export, ``error`` the one for a file refused
+    before reading (kind, size, lines)."""
+    limit_text = f"limit {max_bytes >> 20} MiB"
     why = _file_kind_refusal(os.stat(p).st_mode)
     if why is not None:
-        raise RRFormatError(f"{p}: {why}.")
+        raise error(f"{p}: {why}.")
     # O_NONBLOCK: a FIFO swapped in after the stat must not block the open
     fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fd)
         why = _file_kind_refusal(st.st_mode)
         if why is not None:
-            raise RRFormatError(f"{p}: {why}.")
-        if st.st_size > _MAX_BYTES:
-            raise RRFormatError(
-                f"{p}: file is {st.st_size / 2**20:.0f} MiB, larger than any RR export ({limit_text}); nothing read.")
+            raise error(f"{p}: {why}.")
+        if st.st_size > max_bytes:
+            raise error(
+                f"{p}: file is {st.st_size / 2**20:.0f} MiB, larger than any {export} ({limit_text}); nothing read.")
         chunks, size, n_lines = [], 0, 0
         while chunk := fh.read(_READ_CHUNK):
             chunks.append(chunk)
             size += len(chunk)
             n_lines += chunk.count(b"\n")
-            if size > _MAX_BYTES:  # the file grew since fstat
-                raise RRFormatError(f"{p}: file grew past {limit_text} while being read; nothing imported.")
-            if n_lines > _MAX_LINES:
-                raise RRFormatError(
-                    f"{p}: file has more than {_MAX_LINES:,} lines (a month of beats), more than any RR export"
-                    " holds; split it and import the parts; nothing imported.")
+            if size > max_bytes:  # the file grew since fstat
+                raise error(f"{p}: file grew past {limit_text} while being read; nothing imported.")
+            if n_lines > max_lines:
+                raise error(
+                    f"{p}: file has more than {lines_what}; split it and import the parts; nothing imported.")
     data = b"".join(chunks)
     del chunks
     notes: list[str] = []
     if not data:
-        raise _fail(p, "file is empty (0 bytes)")
+        raise fail(p, "file is empty (0 bytes)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
-            raise _fail(p, "file starts with a UTF-16 byte-order mark but is not valid UTF-16") from None
+            raise fail(p, "file starts with a UTF-16 byte-order mark but is not valid UTF-16") from None
         notes.append("file is UTF-16 text")
     else:
         if b"\x00" in data[: 1 << 16]:
-            raise _fail(p, "file looks binary (contains NUL bytes), not a text export")
+            raise fail(p, "file looks binary (contains NUL bytes), not a text export")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -120,11 +139,5 @@ def _load_text(path: PathLike) -> _Text:
     control = len(_CONTROL_RE.findall(head))
     if "\x00" in head or control > 0.02 * len(head):
         why = f"file looks binary ({control} control characters in the first {len(head)}), not a text export"
-        raise _fail(p, why)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline does not start a line
-    if not any(line.strip() for line in lines):
-        raise _fail(p, f"file holds only blank lines ({len(lines)})")
-    return _Text(p, lines, notes)
+        raise fail(p, why)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), notes
