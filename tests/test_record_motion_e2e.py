@@ -223,3 +223,48 @@ def test_rsc_cadence_is_recorded(
     assert proc.returncode == 0, err
     assert [r[0] for r in query(db, "SELECT cadence_spm FROM cadence_sample ORDER BY epoch_ms")] == [110, 112, 114]
     assert tuple(query(db, "SELECT has_acc, has_rsc FROM device")[0]) == (0, 1)
+
+
+def test_acc_rate_zero_leaves_the_accelerometer_alone(
+    bluez: BlueZEmulator, record: Callable[..., subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    db = tmp_path / "attune.sqlite"
+    strap = streaming_strap(bluez)
+    proc = record("--acc-rate", "0")
+    strap.wait_notifying(timeout=20)
+    wait_for("device row", lambda: len(query(db, "SELECT * FROM device")) == 1)
+    for i in range(5):
+        assert strap.notify(hrm_encode(66, [900 + i], contact=True))
+        time.sleep(0.05)
+    wait_for("beats", lambda: beats_stored(db) == 5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert strap.stats.writes == [] and strap.read_count("fb005c81-02e7-f387-1cad-8acd2d8df0c8") == 0
+    assert not strap.notifying(PMD_DATA)
+    assert tuple(query(db, "SELECT has_acc FROM device")[0]) == (1,)  # it has one; we did not use it
+
+
+def test_run_streams_motion_shows_it_in_status_and_stops_it(bluez: BlueZEmulator, tmp_path: Path) -> None:
+    """`attune run` (collector + live analysis + web app) does the same as `record`."""
+    import httpx
+    from test_web_run import _free_port, _wait
+
+    strap = streaming_strap(bluez)
+    port = _free_port()
+    env = {**fast_env(tmp_path / "attune.sqlite"), "COLUMNS": "300"}
+    proc = subprocess.Popen([sys.executable, "-m", "attune.cli", "run", "--port", str(port), "--acc-rate", "50"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for("streaming", lambda: strap.pmd_streaming, timeout=30)
+        assert strap.pmd_requests()[-1] == bytes.fromhex("02 02 00 01 32 00 01 01 10 00 02 01 08 00")  # 50 Hz
+        _wait("connected status", lambda: httpx.get(base + "/api/status").json()["connection"] == "connected")
+        assert httpx.get(base + "/api/status").json()["motion"] is True
+        Streamer(strap, fixture_mg()).play(5)
+        wait_for("frames", lambda: query(tmp_path / "attune.sqlite", "SELECT count(*) FROM acc_frame")[0][0] == 5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert not strap.pmd_streaming and strap.pmd_requests()[-1] == STOP_ACC
