@@ -1600,6 +1600,18 @@ class EmulatedDevice:
         """Every write to the PMD control point so far, in order."""
         return [value for uuid, value in self.stats.writes if uuid == PMD_CONTROL_POINT]
 
+    def pmd_stop_by_itself(self) -> bool:
+        """The strap ends ACC streaming on its own and says so on the control point
+        (``01 02``: online measurement stopped, ACC). Returns whether it was streaming."""
+
+        def stop() -> bool:
+            was = self._device.pmd_streaming
+            self._device.pmd_streaming = False
+            self._device._indicate(PMD_CONTROL_POINT, bytes([0x01, 0x02]))
+            return was
+
+        return self._emulator._call(stop)
+
     def pmd_notify(self, frame: bytes) -> bool:
         """Send a PMD data frame, as the strap does only while it streams. Returns whether it
         was delivered (streaming, connected and subscribed)."""

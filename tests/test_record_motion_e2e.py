@@ -268,3 +268,20 @@ def test_run_streams_motion_shows_it_in_status_and_stops_it(bluez: BlueZEmulator
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert not strap.pmd_streaming and strap.pmd_requests()[-1] == STOP_ACC
+
+
+def test_a_strap_that_stops_streaming_by_itself_is_told(
+    bluez: BlueZEmulator, record: Callable[..., subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    db = tmp_path / "attune.sqlite"
+    strap = streaming_strap(bluez)
+    proc = record()
+    wait_for("streaming", lambda: strap.pmd_streaming, timeout=20)
+    assert strap.pmd_stop_by_itself()
+    wait_for("told", lambda: query(db, "SELECT count(*) FROM status_event WHERE kind='motion_stopped'")[0][0] == 1)
+    assert json.loads(query(db, "SELECT value FROM status_event WHERE kind='motion_stopped'")[0][0]) == {
+        "reason": "strap"}
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert strap.pmd_requests() == [GET_ACC, STOP_ACC, START_ACC_25HZ]  # nothing left to stop
