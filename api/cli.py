@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from attune.defaults import ACC_RATE_HELP
+
 # attune.config (pydantic) and platformdirs are imported inside the handlers: building
 # the parser must stay cheap, `attune --help` loads this module
 
@@ -30,7 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from attune.api.runner import run
     from attune.config import settings_load
 
-    s = settings_load(db=args.db, device=args.device, host=args.host, port=args.port)
+    s = settings_load(db=args.db, device=args.device, host=args.host, port=args.port, acc_rate_hz=args.acc_rate)
     return run(s)
 
 
@@ -64,6 +66,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p = sub.add_parser("run", help="record the strap and serve the phone page (the everyday command)")
     p.add_argument("--device", metavar="ADDRESS_OR_NAME", help="strap to use (default: first HR strap found)")
     p.add_argument("--db", type=Path, help=DB_HELP)
+    p.add_argument("--acc-rate", type=int, metavar="HZ", help=ACC_RATE_HELP)
     _web_args(p)
     p.set_defaults(func=cmd_run)
 

@@ -49,6 +49,8 @@ class Status(BaseModel):
     mode: Literal["live", "stored"] = Field(description="live: recording in this process; stored: serving recorded data")
     connection: ConnectionState
     device: Device | None = None
+    motion: bool | None = Field(
+        None, description="whether the strap gives motion (accelerometer or cadence); null: not known")
     battery_pct: int | None = None
     contact: bool | None = None
     last_beat_at: datetime | None = None

@@ -83,11 +83,15 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
     connection, last_link = _connection(conn, mode, last_beat_ms, now_ms, watchdog_s)
     device = None
     drow = conn.execute(
-        "SELECT d.address, d.name, d.model, d.body_location FROM status_event s JOIN device d ON d.id=s.device_id"
-        " WHERE s.kind='connected' ORDER BY s.epoch_ms DESC, s.id DESC LIMIT 1"
+        "SELECT d.address, d.name, d.model, d.body_location, d.has_acc, d.has_rsc FROM status_event s"
+        " JOIN device d ON d.id=s.device_id WHERE s.kind='connected' ORDER BY s.epoch_ms DESC, s.id DESC LIMIT 1"
     ).fetchone()
+    motion = None
     if drow is not None:
-        device = Device(**dict(drow))
+        caps = [drow["has_acc"], drow["has_rsc"]]
+        if any(c is not None for c in caps):  # NULL: this strap was never asked (recorded before issue 8)
+            motion = any(bool(c) for c in caps)
+        device = Device(**{k: drow[k] for k in ("address", "name", "model", "body_location")})
     battery = None
     for row in conn.execute(
         "SELECT value FROM status_event WHERE kind IN ('battery','connected') ORDER BY epoch_ms DESC, id DESC LIMIT 3"
@@ -111,6 +115,7 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
         mode=mode,
         connection=connection,  # type: ignore[arg-type]
         device=device,
+        motion=motion,
         battery_pct=battery,
         contact=contact,
         last_beat_at=epoch_ms_to_datetime(last_beat_ms) if last_beat_ms is not None else None,

@@ -185,7 +185,7 @@ async def _live_session(
         asyncio.get_running_loop().call_later(duration_s, stop.set)
     record = asyncio.create_task(session_run(
         conn, stop, source=source, recorder=recorder, device=s.device, watchdog_s=s.watchdog_s,
-        backoff_cap_s=s.backoff_cap_s))
+        backoff_cap_s=s.backoff_cap_s, acc_rate_hz=s.acc_rate_hz))
     await asyncio.wait([web, record], return_when=asyncio.FIRST_COMPLETED)
     stop.set()
     status = 0

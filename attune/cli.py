@@ -38,6 +38,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         device=getattr(args, "device", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        acc_rate_hz=getattr(args, "acc_rate", None),
     )
 
 
@@ -78,12 +79,16 @@ def cmd_record(args: argparse.Namespace) -> int:
         recorder = await session_run(
             conn, stop, device=settings.device, watchdog_s=settings.watchdog_s,
             backoff_cap_s=settings.backoff_cap_s, scan_timeout_s=settings.scan_timeout_s,
+            acc_rate_hz=settings.acc_rate_hz,
         )
         st = recorder.stats
         errors = sum(st.parse_errors.values())
         console.print(
             f"Stopped: {st.packets} notifications, {st.beats} beats in {st.segments} segments, "
             f"{errors} malformed notifications skipped."
+            + (f" Motion: {st.acc_samples} accelerometer samples, {st.cadence_samples} cadence readings, "
+               f"{sum(st.motion_errors.values())} malformed motion notifications kept."
+               if st.motion_packets else "")
             + (f" {st.dropped} notifications could not be stored." if st.dropped else "")
         )
         return 0
@@ -215,6 +220,7 @@ def parser_build() -> argparse.ArgumentParser:
     p.add_argument("--device", metavar="ADDRESS_OR_NAME", help="strap to use (default: first HR strap found)")
     p.add_argument("--db", type=Path, help=db_help)
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--acc-rate", type=int, metavar="HZ", help=defaults.ACC_RATE_HELP)
     p.set_defaults(func=cmd_record)
 
     from attune.ingest.format_ids import ACC_FORMATS, FORMATS  # ids only: no pandas for --help

@@ -13,7 +13,7 @@ import platformdirs
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from attune.defaults import SCAN_TIMEOUT_S
+from attune.defaults import ACC_RATE_HZ, SCAN_TIMEOUT_S
 
 APP_NAME = "attune"
 
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     watchdog_s: float = Field(10.0, gt=0, description="silence after which a link counts as lost")
     backoff_cap_s: float = Field(60.0, gt=0, description="longest wait between reconnects")
     scan_timeout_s: float = Field(SCAN_TIMEOUT_S, gt=0, description="how long `attune scan` and each reconnect attempt scan")
+    acc_rate_hz: int = Field(ACC_RATE_HZ, ge=0, le=1000, description="accelerometer rate asked of a strap that has one "
+                             "(Polar PMD; the nearest it offers); 0: motion off")
     demo_duration_s: float | None = Field(
         None, gt=0, description="stop `attune demo` after this many seconds (smoke tests)"
     )

@@ -9,12 +9,22 @@ Reconnection: every attempt starts with a fresh scan (BlueZ forgets a device's o
 it stops advertising), connection establishment goes through bleak-retry-connector, waits
 between attempts grow exponentially with jitter up to ``backoff_cap_s`` and reset after a
 healthy connection, and a watchdog treats a link silent for ``watchdog_s`` as lost.
+
+Motion (issue 8), on every connection: where the strap has Polar Measurement Data, the
+accelerometer is started (features, offered settings, :func:`pmd_acc_settings_choose`,
+stop-then-start: a strap may still stream for a process that died) and its data
+notifications travel as :class:`MotionNotification` on the same queue; where it has
+Running Speed and Cadence, 0x2A53 is subscribed. A refusal (e.g. "device in charger") is one
+logged line and a ``motion_error`` event: beats go on. The stop command is always sent
+before a deliberate disconnect (Ctrl-C, SIGTERM, ``--duration``): an H10 left streaming
+drains its battery.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -29,7 +39,18 @@ from bleak.uuids import normalize_uuid_16
 from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
 
 from attune.errors import AttuneError
-from attune.ingest.events import DeviceInfo, LinkEvent, LinkKind, Notification
+from attune.ingest.events import DeviceInfo, LinkEvent, LinkKind, MotionKind, MotionNotification, Notification
+from attune.ingest.pmd import (
+    PMD_DATA_UUID,
+    PMD_SERVICE_UUID,
+    PmdError,
+    PmdMeasurementType,
+    PmdSettings,
+    pmd_acc_settings_choose,
+    pmd_request_start,
+)
+from attune.ingest.pmd_link import PmdLink
+from attune.ingest.rsc import RSC_MEASUREMENT_UUID
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +166,7 @@ class Collector:
         backoff: BackoffPolicy | None = None,
         scan_timeout_s: float = 10.0,
         battery_poll_s: float = 300.0,
+        acc_rate_hz: int = 25,
     ) -> None:
         self.queue = queue
         self.device = device
@@ -155,12 +177,34 @@ class Collector:
         self._last_rx = time.monotonic()
         self.notifications = 0
         self._scanned = False  # has Bluetooth ever worked in this process?
+        self.acc_rate_hz = acc_rate_hz  # wanted accelerometer rate; 0: leave the accelerometer alone
+        self._acc_streaming = False
+        # PMD frames that arrive before their stream's start answer: held until the recorder
+        # has been told the stream's settings (motion_started), then queued in order
+        self._pmd_early: list[MotionNotification] | None = None
 
     # Bleak calls this synchronously for every notification: stamp and enqueue, nothing else.
     def _on_measurement(self, _char: Any, data: bytearray) -> None:
         self._last_rx = time.monotonic()
         self.notifications += 1
         self.queue.put_nowait(Notification.now(data))
+
+    def _on_pmd_data(self, _char: Any, data: bytearray) -> None:
+        self._last_rx = time.monotonic()
+        n = MotionNotification.now(MotionKind.PMD, data)
+        if self._pmd_early is not None:
+            self._pmd_early.append(n)
+        else:
+            self.queue.put_nowait(n)
+
+    def _on_rsc(self, _char: Any, data: bytearray) -> None:
+        self._last_rx = time.monotonic()
+        self.queue.put_nowait(MotionNotification.now(MotionKind.RSC, data))
+
+    def _on_pmd_stopped(self, types: tuple[int, ...]) -> None:
+        if PmdMeasurementType.ACC in types and self._acc_streaming:
+            self._acc_streaming = False
+            self._event(LinkKind.MOTION_STOPPED, reason="strap")
 
     def _event(self, kind: str, device: DeviceInfo | None = None, **value: Any) -> None:
         self.queue.put_nowait(LinkEvent(kind, value, device))
@@ -213,17 +257,31 @@ class Collector:
             return 0.0
         started = time.monotonic()
         reason = "stopped"
+        self._acc_streaming = False
+        self._pmd_early = None
+        pmd = PmdLink(client, on_stopped=self._on_pmd_stopped)
         try:
             info, battery = await self._read_metadata(client, strap)
+            has_acc = await self._acc_offered(client, pmd)
+            has_rsc = client.services.get_characteristic(RSC_MEASUREMENT_UUID) is not None
+            info = dataclasses.replace(info, has_acc=has_acc, has_rsc=has_rsc)
             self._event(LinkKind.CONNECTED, info, rssi=strap.rssi, battery=battery)
-            log.info("connected to %s (%s), battery %s%%", info.name, info.address, battery)
+            self._event(LinkKind.CAPABILITIES, acc=has_acc, rsc=has_rsc)
+            log.info("connected to %s (%s), battery %s%%, accelerometer %s", info.name, info.address, battery,
+                     "yes" if has_acc else "no")
             self._last_rx = time.monotonic()
             await client.start_notify(HEART_RATE_MEASUREMENT, self._on_measurement)
+            if has_rsc:
+                await client.start_notify(RSC_MEASUREMENT_UUID, self._on_rsc)
+            if has_acc and self.acc_rate_hz > 0:
+                await self._acc_start(client, pmd)
             reason = await self._supervise(client, lost, stop)
         except BleakError as exc:
             reason = f"error: {exc}"
             log.warning("link to %s failed: %s", strap.address, exc)
         finally:
+            if client.is_connected and self._acc_streaming:
+                await self._acc_stop(pmd)
             if client.is_connected:
                 with contextlib.suppress(BleakError, TimeoutError, OSError):
                     await asyncio.wait_for(client.disconnect(), 10.0)
@@ -231,6 +289,61 @@ class Collector:
             self._event(LinkKind.DISCONNECTED, reason=reason, connected_s=round(connected_s, 1))
             log.info("disconnected from %s: %s", strap.address, reason)
         return connected_s
+
+    async def _acc_offered(self, client: BleakClient, pmd: PmdLink) -> bool:
+        """Whether the strap has a PMD accelerometer (its feature read lists ACC)."""
+        if client.services.get_service(PMD_SERVICE_UUID) is None:
+            return False
+        if self.acc_rate_hz <= 0:  # motion off: do not talk to the control point at all
+            return True
+        try:
+            return PmdMeasurementType.ACC in await pmd.features_read()
+        except (AttuneError, BleakError, TimeoutError) as exc:
+            log.warning("could not read the strap's PMD features (%s): recording without motion", exc)
+            self._event(LinkKind.MOTION_ERROR, error=str(exc) or type(exc).__name__)
+            return False
+
+    async def _acc_start(self, client: BleakClient, pmd: PmdLink) -> None:
+        """Start the accelerometer; a refusal is one line and a motion_error event."""
+        acc = PmdMeasurementType.ACC
+        self._pmd_early = []
+        try:
+            offered = await pmd.settings_get(acc)
+            chosen = pmd_acc_settings_choose(offered, sample_rate_hz=self.acc_rate_hz)
+            try:  # a strap may still stream for an earlier process: stop first, then start
+                await pmd.stop(acc)
+            except PmdError as exc:
+                log.debug("stop before start: %s", exc)  # "already in state" when it was not streaming
+            await client.start_notify(PMD_DATA_UUID, self._on_pmd_data)
+            self._acc_streaming = True  # from here on the strap may stream: stop it on exit
+            try:
+                answer = await pmd.request(pmd_request_start(acc, **chosen))
+            except PmdError:
+                self._acc_streaming = False  # refused: nothing to stop
+                raise
+            in_force = answer.settings()  # the answer may carry a scale for delta frames
+            factor = in_force.factor if isinstance(in_force, PmdSettings) else None
+            self._event(LinkKind.MOTION_STARTED, **chosen, factor=factor)
+            log.info("accelerometer streaming: %s", ", ".join(f"{k} {v}" for k, v in chosen.items()))
+        except (AttuneError, BleakError, TimeoutError) as exc:
+            message = str(exc) or type(exc).__name__
+            log.warning("no motion from this strap: %s; recording beats without it", message)
+            self._event(LinkKind.MOTION_ERROR, error=message, code=getattr(exc, "code", None))
+        finally:
+            early, self._pmd_early = self._pmd_early or [], None
+            for n in early:
+                self.queue.put_nowait(n)
+
+    async def _acc_stop(self, pmd: PmdLink) -> None:
+        """Send the stop command (bounded wait: shutdown must not hang on a silent strap)."""
+        try:
+            await pmd.stop(PmdMeasurementType.ACC)
+            log.info("accelerometer stopped")
+            self._event(LinkKind.MOTION_STOPPED, reason="stopped")
+        except (AttuneError, BleakError, TimeoutError) as exc:
+            log.warning("could not stop the strap's accelerometer: %s", exc)
+            self._event(LinkKind.MOTION_ERROR, error=f"stop: {exc}", code=getattr(exc, "code", None))
+        self._acc_streaming = False
 
     async def _supervise(self, client: BleakClient, lost: asyncio.Event, stop: asyncio.Event) -> str:
         """Wait for link loss, a silent link (watchdog) or stop; poll the battery meanwhile."""

@@ -33,6 +33,11 @@ class LinkKind(StrEnum):
     CLOCK_STEP = "clock_step"  # the wall clock jumped against the monotonic one
     STORAGE_FAILED = "storage_failed"
     STORAGE_RESUMED = "storage_resumed"
+    # motion (issue 8): what the strap offers, and the accelerometer stream's life
+    CAPABILITIES = "capabilities"  # {"acc": bool, "rsc": bool} after each connect
+    MOTION_STARTED = "motion_started"  # PMD ACC streaming: {"sample_rate_hz", "range_g", …}
+    MOTION_STOPPED = "motion_stopped"  # the stop command was sent (or the strap stopped it)
+    MOTION_ERROR = "motion_error"  # the strap refused a request: {"error": one line, "code"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,8 @@ class DeviceInfo:
     serial: str | None = None
     firmware: str | None = None
     body_location: str | None = None
+    has_acc: bool | None = None  # PMD accelerometer offered (None: not asked)
+    has_rsc: bool | None = None  # Running Speed and Cadence measurement offered
 
 
 @dataclass(frozen=True, slots=True)

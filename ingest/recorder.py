@@ -15,8 +15,16 @@ events wait in memory (bounded) and the write is retried with exponential backof
 succeeds the kept statements are replayed — they get the same row ids, this being the only
 writer of its tables — and the waiting events are stored as if they had just arrived.
 
+Motion (issue 8): every PMD data / RSC notification is kept byte for byte
+(``motion_packet``); PMD accelerometer frames are decoded (:class:`PmdAccStream`), their
+sensor times mapped to wall time (:class:`SensorClock`, re-anchored at every connect,
+disconnect and stream start, as :class:`BeatClock` is for beats) and stored as
+``acc_frame`` rows; RSC cadence as ``cadence_sample`` rows. A frame that cannot be decoded is
+kept with status 1, counted and logged once; it never stops recording. All of it goes
+through the same transaction, journal and retry as beats.
+
 Listeners (the live pipeline, the web app's hub) are called synchronously after each
-packet's beats and each status event are stored. One that raises is logged (rate-limited,
+packet's beats, each frame's accelerometer samples and each status event are stored. One that raises is logged (rate-limited,
 traceback at debug), counted (:attr:`RecorderStats.listener_failures`) and its writes
 undone; recording and the other listeners go on.
 """
@@ -33,9 +41,14 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from attune.ingest.events import Beat, LinkEvent, LinkKind, Notification
+import numpy as np
+
+from attune.ingest.events import AccSamples, Beat, LinkEvent, LinkKind, MotionKind, MotionNotification, Notification
 from attune.ingest.hrm import HeartRateMeasurement, HrmError, hrm_parse
+from attune.ingest.motion_store import acc_frame_insert, cadence_insert, motion_packet_insert
 from attune.ingest.plausibility import BeatFlag, beat_flags_for
+from attune.ingest.pmd import PmdAccStream, PmdMalformed, SensorClock
+from attune.ingest.rsc import RscMalformed, rsc_parse
 from attune.ingest.store import beats_insert, device_upsert, packet_insert, segment_insert
 from attune.ingest.timestamps import BeatClock, ClockConfig
 from attune.timeutil import now_ms
@@ -47,6 +60,8 @@ JOURNAL_MAX_STATEMENTS = 2_000  # commit early past this: bounds what a failed w
 
 BeatListener = Callable[[list[Beat]], None]
 StatusListener = Callable[[LinkKind, dict, int], None]  # kind, value, epoch_ms
+MotionListener = Callable[[AccSamples], None]
+Event = Notification | MotionNotification | LinkEvent
 
 
 @dataclass
@@ -59,6 +74,10 @@ class RecorderStats:
     storage_failures: int = 0  # writes that failed (each retried)
     listener_failures: int = 0  # listener calls that raised (recording went on)
     dropped: int = 0  # events lost: the in-memory buffer overflowed, or the disk never came back
+    motion_packets: int = 0  # PMD data and RSC notifications stored
+    acc_samples: int = 0
+    cadence_samples: int = 0
+    motion_errors: Counter[str] = field(default_factory=Counter)  # malformed motion notifications (kept)
 
 
 class Recorder:
@@ -82,6 +101,9 @@ class Recorder:
         self.stats = RecorderStats()
         self._listeners: list[BeatListener] = []
         self._status_listeners: list[StatusListener] = []
+        self._motion_listeners: list[MotionListener] = []
+        self._acc_stream: PmdAccStream | None = None  # set by motion_started (rate, factor)
+        self._sensor_clock = SensorClock()
         self._device_id: int | None = None
         self._segment_id: int | None = None
         self._contact: bool | None = None
@@ -97,7 +119,7 @@ class Recorder:
         self.retry_cap_s = retry_cap_s
         self._retry_attempt = 0
         self._retry_at = 0.0
-        self._pending: deque[Notification | LinkEvent] = deque()
+        self._pending: deque[Event] = deque()
         self._buffer_max = buffer_max_events
         self._journal: list[str] = []
         self._tx_open = False
@@ -115,8 +137,12 @@ class Recorder:
         """Call ``listener(kind, value, epoch_ms)`` after each status event is stored."""
         self._status_listeners.append(listener)
 
+    def add_motion_listener(self, listener: MotionListener) -> None:
+        """Call ``listener(samples)`` synchronously after each accelerometer frame is stored."""
+        self._motion_listeners.append(listener)
+
     # -- the consumer loop --------------------------------------------------------------
-    async def run(self, queue: asyncio.Queue[Notification | LinkEvent | None]) -> None:
+    async def run(self, queue: asyncio.Queue[Event | None]) -> None:
         """Consume until a ``None`` sentinel arrives; commit on the cadence and at the end."""
         try:
             while True:
@@ -138,7 +164,7 @@ class Recorder:
         finally:
             self.close_out()
 
-    def consume(self, event: Notification | LinkEvent) -> None:
+    def consume(self, event: Event) -> None:
         """Store one event now or, while storage fails or older events still wait, hold it
         in memory (in arrival order)."""
         if self.storage_error is not None or self._pending:
@@ -148,7 +174,7 @@ class Recorder:
             return
         self._store(event)
 
-    def _store(self, event: Notification | LinkEvent) -> None:
+    def _store(self, event: Event) -> None:
         try:
             self.handle(event)
         except (sqlite3.Error, OSError) as exc:
@@ -173,16 +199,20 @@ class Recorder:
             self.pending_store()
             self.commit()
         if self.storage_error is not None:
-            lost = len(self._pending) + sum(1 for sql in self._journal if "INTO packet" in sql[:40])
+            lost = len(self._pending) + sum(1 for sql in self._journal
+                                            if "INTO packet" in sql[:40] or "INTO motion_packet" in sql[:40])
             self.stats.dropped += lost
             log.error("stopping with storage still failing (%s): the last %d notifications held in "
                       "memory could not be written", self.storage_error, lost)
             self._pending.clear()
             self._journal.clear()
 
-    def handle(self, event: Notification | LinkEvent) -> list[Beat]:
+    def handle(self, event: Event) -> list[Beat]:
         if isinstance(event, Notification):
             return self.handle_notification(event)
+        if isinstance(event, MotionNotification):
+            self.handle_motion(event)
+            return []
         self.handle_link_event(event)
         return []
 
@@ -196,6 +226,9 @@ class Recorder:
             self.clock.break_chain("reconnect" if self.stats.segments else "connect")
             self._prev_rr_1024 = None
             self._contact = None
+        if event.kind in (LinkKind.CONNECTED, LinkKind.DISCONNECTED, LinkKind.LINK_SILENT, LinkKind.RECORDING_STOPPED,
+                          LinkKind.MOTION_STARTED, LinkKind.MOTION_STOPPED):
+            self._motion_chain_break(event)
         self.status_event(event.kind, event.value, wall_ns=event.wall_ns)
         if event.kind in (LinkKind.CONNECTED, LinkKind.DISCONNECTED, LinkKind.RECORDING_STOPPED):
             self.commit()
@@ -209,6 +242,65 @@ class Recorder:
             (epoch_ms, self._device_id, kind, json.dumps(value, sort_keys=True)),
         )
         self._listeners_call(self._status_listeners, kind, value, epoch_ms)
+
+    def _motion_chain_break(self, event: LinkEvent) -> None:
+        """A new stream (or none): sample times re-anchor and frame spacing starts afresh."""
+        if event.kind == LinkKind.MOTION_STARTED:
+            rate = event.value.get("sample_rate_hz")
+            factor = event.value.get("factor")
+            self._acc_stream = PmdAccStream(float(rate) if rate else None,
+                                            float(factor) if factor else 1.0)
+            self._sensor_clock.break_chain("start")
+        else:
+            self._sensor_clock.break_chain("reconnect")
+        if self._acc_stream is not None:
+            self._acc_stream.reset()
+
+    # -- motion --------------------------------------------------------------------------------
+    def handle_motion(self, n: MotionNotification) -> AccSamples | None:
+        """Keep a PMD data / RSC notification; store the accelerometer samples or cadence it
+        carries and return the samples (None for RSC or a malformed frame)."""
+        self._begin()
+        self.stats.motion_packets += 1
+        if n.kind == MotionKind.RSC:
+            m = rsc_parse(n.payload)
+            if isinstance(m, RscMalformed):
+                self._record_bad_motion(n, "rsc", str(m))
+                return None
+            packet_id = motion_packet_insert(self.conn, self._device_id, n)
+            cadence_insert(self.conn, n.arrival_wall_ns // 1_000_000, m.cadence_spm, device_id=self._device_id,
+                           packet_id=packet_id)
+            self.stats.cadence_samples += 1
+            return None
+        stream = self._acc_stream or PmdAccStream(None)  # no start seen: only frames that time themselves
+        error = ""
+        try:
+            frame = stream.feed(n.payload)
+        except Exception as exc:  # a decoder bug on strange bytes must not stop the recording
+            log.debug("PMD frame decoding failed", exc_info=exc)
+            frame = None
+            error = f"decoder_error: {type(exc).__name__}: {exc}"
+        if frame is None or isinstance(frame, PmdMalformed):
+            self._record_bad_motion(n, frame.code if frame is not None else "decoder_error",
+                                    str(frame) if frame is not None else error)
+            return None
+        packet_id = motion_packet_insert(self.conn, self._device_id, n)
+        stamped = self._sensor_clock.stamp(n.arrival_mono_ns, n.arrival_wall_ns, frame.t_ns)
+        xyz = np.clip(frame.acc_mg, -32768, 32767).astype(np.int16)
+        rate_hz = stream.sample_rate_hz or 0.0
+        acc_frame_insert(self.conn, int(stamped.epoch_ms[0]), int(stamped.epoch_ms[-1]), xyz, rate_hz,
+                         device_id=self._device_id, packet_id=packet_id)
+        self.stats.acc_samples += len(xyz)
+        samples = AccSamples(stamped.epoch_ms, xyz, rate_hz)
+        self._listeners_call(self._motion_listeners, samples)
+        return samples
+
+    def _record_bad_motion(self, n: MotionNotification, code: str, error: str) -> None:
+        self.stats.motion_errors[str(code)] += 1
+        motion_packet_insert(self.conn, self._device_id, n, error)
+        if sum(self.stats.motion_errors.values()) == 1:  # once: a broken stream would flood the log
+            log.warning("kept a malformed %s notification as received (%s); further ones are counted, "
+                        "not logged", n.kind, error)
 
     # -- notifications ------------------------------------------------------------------------
     def handle_notification(self, n: Notification) -> list[Beat]:
@@ -330,7 +422,7 @@ class Recorder:
         else:
             log.debug("storage retry %d failed (%s); next in %.0f s", self._retry_attempt, exc, delay_s)
 
-    def _hold(self, event: Notification | LinkEvent) -> None:
+    def _hold(self, event: Event) -> None:
         if len(self._pending) >= self._buffer_max:
             self._pending.popleft()
             self.stats.dropped += 1

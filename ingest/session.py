@@ -32,10 +32,12 @@ async def session_run(
     watchdog_s: float = 10.0,
     backoff_cap_s: float = 60.0,
     scan_timeout_s: float = 10.0,
+    acc_rate_hz: int = 25,
 ) -> Recorder:
     """Record until ``stop`` is set; return the recorder (for its stats).
 
     ``source`` defaults to a Bleak :class:`Collector`; the demo passes its simulated strap.
+    ``acc_rate_hz``: the accelerometer rate asked of a strap that has one (0: motion off).
     Shutdown is graceful: the source disconnects, the recorder drains the queue, writes
     ``recording_stopped`` and commits.
     """
@@ -52,7 +54,7 @@ async def session_run(
     if source is None:
         collector = Collector(
             queue, device, watchdog_s=watchdog_s, backoff=BackoffPolicy(cap_s=backoff_cap_s),
-            scan_timeout_s=scan_timeout_s,
+            scan_timeout_s=scan_timeout_s, acc_rate_hz=acc_rate_hz,
         )
         produce = collector.run(stop)
     else:

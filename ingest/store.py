@@ -25,14 +25,15 @@ from attune.ingest.events import DeviceInfo, Notification
 def device_upsert(conn: sqlite3.Connection, info: DeviceInfo) -> int:
     """Insert or update a device row (known fields only); return its id."""
     conn.execute(
-        "INSERT INTO device(address, name, manufacturer, model, serial, firmware, body_location)"
-        " VALUES (?,?,?,?,?,?,?) ON CONFLICT(address) DO UPDATE SET"
+        "INSERT INTO device(address, name, manufacturer, model, serial, firmware, body_location, has_acc, has_rsc)"
+        " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(address) DO UPDATE SET"
         " name=coalesce(excluded.name, name), manufacturer=coalesce(excluded.manufacturer, manufacturer),"
         " model=coalesce(excluded.model, model), serial=coalesce(excluded.serial, serial),"
         " firmware=coalesce(excluded.firmware, firmware),"
-        " body_location=coalesce(excluded.body_location, body_location)",
+        " body_location=coalesce(excluded.body_location, body_location),"
+        " has_acc=coalesce(excluded.has_acc, has_acc), has_rsc=coalesce(excluded.has_rsc, has_rsc)",
         (info.address, info.name, info.manufacturer, info.model, info.serial, info.firmware,
-         info.body_location),
+         info.body_location, info.has_acc, info.has_rsc),
     )
     return conn.execute("SELECT id FROM device WHERE address=?", (info.address,)).fetchone()[0]
 

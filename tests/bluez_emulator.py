@@ -52,7 +52,18 @@ The strap's GATT database (every part optional, since real straps differ):
   Location ``0x2A38`` (read);
 * Battery ``0x180F``: Battery Level ``0x2A19`` (read, notify);
 * Device Information ``0x180A``: Manufacturer Name ``0x2A29``, Model Number ``0x2A24``,
-  Serial Number ``0x2A25``, Firmware Revision ``0x2A26`` (read, UTF-8).
+  Serial Number ``0x2A25``, Firmware Revision ``0x2A26`` (read, UTF-8);
+* Polar Measurement Data (``StrapSpec(pmd=PmdSpec())``), answering like a Polar H10: the
+  control point ``FB005C81`` (read: the features ``0F 05 00``, ECG and ACC; write with
+  response: requests, answered by an indication ``F0 op type error more parameters`` a few
+  ms after the write returns, as a real strap does) and the data characteristic
+  ``FB005C82`` (notify). Get-settings for ACC lists the H10's 25/50/100/200 Hz, 16 bit,
+  2/4/8 g; start validates the values, answers 6 "already in state" while streaming and
+  the spec's ``start_error`` (e.g. 13, "device in charger") when given; stop answers 6 when
+  not streaming. The streaming state lives on the strap, not on the link: it survives a
+  link loss (the worst case, which is why a client must stop before it starts), and
+  :meth:`EmulatedDevice.pmd_notify` delivers data only while the strap streams;
+* Running Speed and Cadence ``0x1814`` (``StrapSpec(rsc=True)``): measurement ``0x2A53`` (notify).
 
 Known simplifications: ``RSSI`` stays on the device after discovery stops (BlueZ
 invalidates it), a disconnect always removes the GATT objects (BlueZ may keep them
@@ -125,11 +136,17 @@ __all__ = [
     "LE_ABORT_BY_REMOTE",
     "MANUFACTURER_NAME",
     "MODEL_NUMBER",
+    "PMD_CONTROL_POINT",
+    "PMD_DATA",
+    "PMD_SERVICE",
+    "RSC_MEASUREMENT",
+    "RSC_SERVICE",
     "SERIAL_NUMBER",
     "BlueZEmulator",
     "DeviceStats",
     "DiscoveryFilter",
     "EmulatedDevice",
+    "PmdSpec",
     "StrapSpec",
     "uuid16",
 ]
@@ -159,6 +176,11 @@ MODEL_NUMBER: Final = uuid16(0x2A24)
 SERIAL_NUMBER: Final = uuid16(0x2A25)
 FIRMWARE_REVISION: Final = uuid16(0x2A26)
 CLIENT_CHARACTERISTIC_CONFIGURATION: Final = uuid16(0x2902)
+RSC_SERVICE: Final = uuid16(0x1814)
+RSC_MEASUREMENT: Final = uuid16(0x2A53)
+PMD_SERVICE: Final = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
+PMD_CONTROL_POINT: Final = "fb005c81-02e7-f387-1cad-8acd2d8df0c8"
+PMD_DATA: Final = "fb005c82-02e7-f387-1cad-8acd2d8df0c8"
 
 #: Keys accepted in ``StrapSpec(device_info=...)`` and the characteristic each one fills.
 DEVICE_INFORMATION_FIELDS: Final[Mapping[str, str]] = {
@@ -214,6 +236,27 @@ def _failed(text: str) -> DBusError:
 
 
 @dataclass(frozen=True)
+class PmdSpec:
+    """The Polar Measurement Data service of an emulated strap (bytes written out here by
+    hand from Polar's BLE SDK documentation, independent of the code under test).
+
+    Attributes:
+        features: The control point's read value: ``0F``, then a bit per measurement type
+            offered (bit 0 ECG, bit 2 ACC: an H10).
+        acc_settings: Parameters of the answer to get-settings for ACC: (type, count,
+            uint16 values...) for sample rate 25/50/100/200 Hz, resolution 16, range 2/4/8 g.
+        start_error: Error code answered to every start request (0: start normally);
+            13 is "device in charger".
+        answer_delay_s: Seconds between a write's reply and its answer's indication.
+    """
+
+    features: bytes = bytes.fromhex("0f 05 00")
+    acc_settings: bytes = bytes.fromhex("00 04 19 00 32 00 64 00 c8 00  01 01 10 00  02 03 02 00 04 00 08 00")
+    start_error: int = 0
+    answer_delay_s: float = 0.005
+
+
+@dataclass(frozen=True)
 class StrapSpec:
     """One emulated heart-rate strap: identity, advertisement, GATT database, timing.
 
@@ -252,6 +295,8 @@ class StrapSpec:
             objects appearing.
         advertise_while_connected: Whether the strap keeps advertising while
             connected (some allow a second central).
+        pmd: The Polar Measurement Data service (``None``: a strap without it).
+        rsc: Whether it has Running Speed and Cadence (``0x1814``/``0x2A53``, notify).
 
     Raises:
         ValueError: for a malformed address or a bad option.
@@ -276,6 +321,8 @@ class StrapSpec:
     connect_error: str = LE_ABORT_BY_LOCAL
     service_discovery_time: float = 0.02
     advertise_while_connected: bool = False
+    pmd: PmdSpec | None = None
+    rsc: bool = False
 
     def __post_init__(self) -> None:
         info = dict(self.device_info or {})
@@ -427,6 +474,8 @@ def _build_gatt(
     body_location: int | None,
     battery: int | None,
     device_info: Mapping[str, str],
+    pmd: PmdSpec | None = None,
+    rsc: bool = False,
     first_handle: int = 0x000A,
 ) -> list[_ServiceModel]:
     """Lay out the strap's GATT database and number its attributes like a real server."""
@@ -451,6 +500,14 @@ def _build_gatt(
                 ],
             )
         )
+
+    if rsc:
+        services.append(_ServiceModel(RSC_SERVICE, [_CharacteristicModel(RSC_MEASUREMENT, ("notify",), b"")]))
+    if pmd is not None:
+        services.append(_ServiceModel(PMD_SERVICE, [
+            _CharacteristicModel(PMD_CONTROL_POINT, ("read", "write", "indicate"), pmd.features),
+            _CharacteristicModel(PMD_DATA, ("notify",), b""),
+        ]))
 
     # Service declaration, then per characteristic: declaration, value (and CCCD).
     # BlueZ names characteristic objects after the declaration handle.
@@ -568,7 +625,10 @@ class _GattCharacteristic1(ServiceInterface):
         if "write" not in self.model.flags and "write-without-response" not in self.model.flags:
             raise DBusError(_Error.NOT_PERMITTED, "Write not permitted")
         self.device.stats.writes.append((self.model.uuid, bytes(value)))
-        self.model.value = bytes(value)
+        if self.model.uuid == PMD_CONTROL_POINT:
+            self.device.pmd_request(bytes(value))  # the read value stays the features
+        else:
+            self.model.value = bytes(value)
         self.device.core.changed()
 
     @dbus_method()
@@ -668,7 +728,9 @@ class _Device(ServiceInterface):
         self.core = core
         self.config = config
         self.gatt = _build_gatt(heart_rate=config.heart_rate, body_location=config.body_location,
-                                battery=config.battery, device_info=config.device_info or {})
+                                battery=config.battery, device_info=config.device_info or {},
+                                pmd=config.pmd, rsc=config.rsc)
+        self.pmd_streaming = False  # ACC streaming: the strap's state, not the link's
         self.address = config.address
         self.local_name = config.name
         self.path = f"{core.adapter.path}/dev_{config.address.replace(':', '_')}"
@@ -936,6 +998,62 @@ class _Device(ServiceInterface):
                 if char.uuid == uuid:
                     return char
         raise KeyError(f"{self.address} has no characteristic {uuid}")
+
+    # -- PMD control point (an H10's answers)
+
+    def pmd_request(self, value: bytes) -> None:
+        """Answer a control-point write with an indication, shortly after the write returns."""
+        spec = self.config.pmd
+        assert spec is not None
+        op = value[0] if value else 0
+        mtype = value[1] if len(value) > 1 else 0
+        error, params = self._pmd_answer(spec, op, mtype, value[2:])
+        answer = bytes([0xF0, op, mtype, error, 0]) + params
+        loop = asyncio.get_running_loop()
+        loop.call_later(spec.answer_delay_s, self._indicate, PMD_CONTROL_POINT, answer)
+
+    def _indicate(self, uuid: str, payload: bytes) -> None:
+        """An indication that is not the characteristic's read value (a control-point answer)."""
+        char = self.characteristic(uuid)
+        if char is None or not char.notifying:
+            self.stats.notifications_dropped += 1
+        else:
+            char.set_value(payload)
+            self.stats.notifications_delivered += 1
+        self.core.changed()
+
+    def _pmd_answer(self, spec: PmdSpec, op: int, mtype: int, settings: bytes) -> tuple[int, bytes]:
+        acc = 2
+        if op not in (0x01, 0x02, 0x03):
+            return 1, b""  # invalid op code
+        if mtype != acc:
+            return 3, b""  # not supported (this emulation streams ACC only)
+        if op == 0x01:
+            return 0, spec.acc_settings
+        if op == 0x03:
+            if not self.pmd_streaming:
+                return 6, b""  # already in state
+            self.pmd_streaming = False
+            return 0, b""
+        if spec.start_error:
+            return spec.start_error, b""
+        if self.pmd_streaming:
+            return 6, b""
+        chosen: dict[int, int] = {}
+        pos = 0
+        while pos + 4 <= len(settings):  # (type, count=1, uint16 value)
+            chosen[settings[pos]] = int.from_bytes(settings[pos + 2: pos + 4], "little")
+            pos += 4
+        if pos != len(settings):
+            return 4, b""  # invalid length
+        if chosen.get(0, 25) not in (25, 50, 100, 200):
+            return 8, b""  # invalid sample rate
+        if chosen.get(1, 16) != 16:
+            return 7, b""
+        if chosen.get(2, 8) not in (2, 4, 8):
+            return 9, b""
+        self.pmd_streaming = True
+        return 0, b""
 
     # -- strap side (called through EmulatedDevice)
 
@@ -1472,6 +1590,37 @@ class EmulatedDevice:
             self._device.characteristic_model(uuid).value = data
 
         self._emulator._call(update)
+
+    @property
+    def pmd_streaming(self) -> bool:
+        """Whether the strap's accelerometer streams (started and not stopped since)."""
+        return self._device.pmd_streaming
+
+    def pmd_requests(self) -> list[bytes]:
+        """Every write to the PMD control point so far, in order."""
+        return [value for uuid, value in self.stats.writes if uuid == PMD_CONTROL_POINT]
+
+    def pmd_stop_by_itself(self) -> bool:
+        """The strap ends ACC streaming on its own and says so on the control point
+        (``01 02``: online measurement stopped, ACC). Returns whether it was streaming."""
+
+        def stop() -> bool:
+            was = self._device.pmd_streaming
+            self._device.pmd_streaming = False
+            self._device._indicate(PMD_CONTROL_POINT, bytes([0x01, 0x02]))
+            return was
+
+        return self._emulator._call(stop)
+
+    def pmd_notify(self, frame: bytes) -> bool:
+        """Send a PMD data frame, as the strap does only while it streams. Returns whether it
+        was delivered (streaming, connected and subscribed)."""
+        data = bytes(frame)
+
+        def send() -> bool:
+            return self._device.pmd_streaming and self._device.notify(PMD_DATA, data)
+
+        return self._emulator._call(send)
 
     def set_battery_level(self, percent: int) -> bool:
         """Set the battery level and notify it if a client subscribed. Returns whether it was delivered."""
