@@ -205,7 +205,9 @@ time.sleep(0.05)
 feed()
 rec.close_out()
 reader = sqlite3.connect(path)
-blob = b"".join(r[0] for r in reader.execute("SELECT xyz_mg FROM acc_frame ORDER BY id"))
+# through the store's reader: a live frame's samples may be kept only in its raw packet
+from attune.ingest.motion_store import acc_read
+blob = acc_read(reader).xyz_mg.astype("<i2").tobytes()
 ids = [r[0] for r in reader.execute("SELECT id FROM motion_packet ORDER BY id")]
 print(json.dumps({"sent": len(sent), "frames": reader.execute("SELECT count(*) FROM acc_frame").fetchone()[0],
                   "same": blob == np.concatenate(sent).astype("<i2").tobytes(), "failed": rec.stats.storage_failures,
