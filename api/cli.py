@@ -24,13 +24,15 @@ def _web_args(p: argparse.ArgumentParser,
               host_help: str = "address to listen on (default 127.0.0.1; any other needs pairing)") -> None:
     p.add_argument("--host", metavar="H", help=host_help)
     p.add_argument("--port", type=int, metavar="P", help="port (default 8765)")
+    p.add_argument("--notify", metavar="URL", help="Apprise URL (ntfy://, pover://, tgram://, mailto://, json:// …) for a "
+                   "message on each new episode while no page is open (default $ATTUNE_NOTIFY_URL)")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from attune.api.runner import run
     from attune.config import settings_load
 
-    s = settings_load(db=args.db, device=args.device, host=args.host, port=args.port)
+    s = settings_load(db=args.db, device=args.device, host=args.host, port=args.port, notify_url=args.notify)
     return run(s)
 
 
@@ -38,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from attune.api.runner import serve
     from attune.config import settings_load
 
-    s = settings_load(db=args.db, host=args.host, port=args.port)
+    s = settings_load(db=args.db, host=args.host, port=args.port, notify_url=args.notify)
     return serve(s)
 
 
@@ -47,7 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from attune.config import settings_load
 
     # ATTUNE_DB is for real recordings; the demo only uses --db or its own file
-    s = settings_load(db=args.db or demo_db_default(), host=args.host, port=args.port)
+    s = settings_load(db=args.db or demo_db_default(), host=args.host, port=args.port, notify_url=args.notify)
     return demo(s, keep=args.keep)
 
 

@@ -29,6 +29,7 @@ from rich.console import Console
 from attune.api import pipeline
 from attune.api.app import app_create
 from attune.api.live import LiveHub
+from attune.api.notify import Notifier, notifier_create
 from attune.api.runtime import server_announced
 from attune.api.wire import wire_publish
 from attune.config import Settings
@@ -154,14 +155,14 @@ def _announce(url: str, *, paired: bool) -> None:
 
 async def _live_session(
     s: Settings, conn: sqlite3.Connection, stop: asyncio.Event, *, source: Any = None, source_name: str = "ble",
-    duration_s: float | None = None,
+    duration_s: float | None = None, notifier: Notifier | None = None,
 ) -> int:
     from attune.ingest.session import session_run
 
     live = LiveHub()
     recorder = recorder_live(conn, live, source=source_name)
     analysis = pipeline.live_attach(conn, recorder, live)
-    app = app_create(s.db, mode="live", bind_host=s.host, live=live, watchdog_s=s.watchdog_s)
+    app = app_create(s.db, mode="live", bind_host=s.host, live=live, watchdog_s=s.watchdog_s, notifier=notifier)
     app.state.ctx.recorder = recorder
     url = url_for(s.host, s.port)
     listening = asyncio.Event()
@@ -217,6 +218,7 @@ def analysis_pending_say(conn: sqlite3.Connection) -> None:
 
 def run(s: Settings) -> int:
     port_check(s.host, s.port)
+    notifier = notifier_create(s, url_for(s.host, s.port, for_phone=True))
     lock = db_writer_lock(s.db, "attune run")
     conn = db_connect(s.db)
     analysis_pending_say(conn)
@@ -225,7 +227,7 @@ def run(s: Settings) -> int:
         stop = asyncio.Event()
         stop_signals_install(stop)
         console.print(f"Recording to {s.db} — Ctrl-C to stop.")
-        return await _live_session(s, conn, stop)
+        return await _live_session(s, conn, stop, notifier=notifier)
 
     try:
         return asyncio.run(main())
@@ -236,12 +238,14 @@ def run(s: Settings) -> int:
 
 def serve(s: Settings) -> int:
     port_check(s.host, s.port)
+    notifier = notifier_create(s, url_for(s.host, s.port, for_phone=True))
     conn = db_connect(s.db, create=False)  # reads only: a mistyped path creates nothing
     try:
         analysis_pending_say(conn)
     finally:
         conn.close()
-    app = app_create(s.db, mode="stored", bind_host=s.host, watchdog_s=s.watchdog_s)
+    app = app_create(s.db, mode="stored", bind_host=s.host, watchdog_s=s.watchdog_s,
+                     notifier=notifier)
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -268,6 +272,7 @@ def demo(s: Settings, *, keep: bool = False) -> int:
     from attune.ingest.strap_sim import strap_simulate
 
     port_check(s.host, s.port)
+    notifier = notifier_create(s, url_for(s.host, s.port, for_phone=True))
     lock = db_writer_lock(s.db, "attune demo")  # never delete a database being recorded into
     if not keep:
         _db_remove(Path(s.db))
@@ -289,7 +294,7 @@ def demo(s: Settings, *, keep: bool = False) -> int:
 
             console.print(f"Demo with a simulated strap (database {s.db}) — Ctrl-C to stop.")
             return await _live_session(s, conn, stop, source=source, source_name="demo",
-                                       duration_s=s.demo_duration_s)
+                                       duration_s=s.demo_duration_s, notifier=notifier)
 
         return asyncio.run(main())
     finally:

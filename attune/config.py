@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     watchdog_s: float = Field(10.0, gt=0, description="silence after which a link counts as lost")
     backoff_cap_s: float = Field(60.0, gt=0, description="longest wait between reconnects")
     scan_timeout_s: float = Field(SCAN_TIMEOUT_S, gt=0, description="how long `attune scan` and each reconnect attempt scan")
+    notify_url: str | None = Field(
+        None, description="Apprise URL for a message on each new episode while no page is open (holds secrets: never logged)")
+    notify_quiet: str | None = Field(None, description="local quiet hours without messages, HH:MM-HH:MM, e.g. 22:00-08:00")
+    notify_cap: int = Field(6, ge=0, le=100, description="most messages a day")
+    notify_gap_min: float = Field(30.0, ge=0, description="least minutes between two messages")
     demo_duration_s: float | None = Field(
         None, gt=0, description="stop `attune demo` after this many seconds (smoke tests)"
     )
