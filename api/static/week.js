@@ -27,11 +27,11 @@ export function weekRangeText(firstDate, lastDate) {
   return `${a.getDate()} ${month(a)}${yearA} – ${b.getDate()} ${month(b)} ${b.getFullYear()}`;
 }
 
-/** Minutes as a person reads them: "0 min", "45 min", "1 h 20". Pure. */
+/** Minutes as a person reads them: "0 min", "45 min", "1 h 20 min". Pure. */
 export function minutesText(min) {
   const m = Math.round(min);
   if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h${m % 60 ? ` ${String(m % 60).padStart(2, "0")}` : ""}`;
+  return `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ""}`;
 }
 
 const total = (d) => KINDS.reduce((s, [k]) => s + d[k], 0);
@@ -81,7 +81,7 @@ export function weekRender(body, w) {
     const track = el("span", "wd-track");
     track.append(stack);
     const name = el("span", "wd-name", today ? "today" : day.toLocaleDateString(undefined, { weekday: "short" }));
-    const mins = el("span", "wd-min", minutesText(d.activated_min));
+    const mins = el("span", "wd-min", `${Math.round(d.activated_min)} min`);  // narrow: minutes only
     const words = KINDS.map(([k, w_]) => `${d[k]} ${w_}`).join(", ");
     li.setAttribute("aria-label", `${today ? "today, " : ""}${day.toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long" })}: ${words}; ${minutesText(d.activated_min)} activated`);
     li.append(count, track, name, mins);
