@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     watchdog_s: float = Field(10.0, gt=0, description="silence after which a link counts as lost")
     backoff_cap_s: float = Field(60.0, gt=0, description="longest wait between reconnects")
     scan_timeout_s: float = Field(SCAN_TIMEOUT_S, gt=0, description="how long `attune scan` and each reconnect attempt scan")
+    certfile: Path | None = Field(None, description="TLS certificate (PEM) to serve the page over HTTPS, with keyfile")
+    keyfile: Path | None = Field(None, description="TLS private key (PEM) of certfile")
     notify_url: str | None = Field(
         None, description="Apprise URL for a message on each new episode while no page is open (holds secrets: never logged)")
     notify_quiet: str | None = Field(None, description="local quiet hours without messages, HH:MM-HH:MM, e.g. 22:00-08:00")
