@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # the page is ES modules: with nosniff they need a JavaScript type, and some systems
 # (a Windows registry entry, say) map .js to text/plain
 mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 # The page loads nothing from elsewhere; say so to the browser as well.
 SECURITY_HEADERS = [

@@ -4,6 +4,7 @@ is then `Secure`, and plain http is not answered; a missing half or a bad file i
 
 from __future__ import annotations
 
+import json
 import shutil
 import ssl
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import REPO, missing
-from test_web_e2e import free_port
+from test_web_e2e import browser, free_port  # noqa: F401  (browser is a fixture)
 
 from attune.api.auth import pairing_code_create
 from attune.db import db_connect
@@ -114,3 +115,43 @@ def test_bad_certificate_options_are_one_line(case: str, cert, tmp_path: Path) -
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert {"only-cert": "both --certfile and --keyfile", "missing-key": "no such file",
             "not-a-cert": "cannot serve HTTPS"}[case] in proc.stderr
+
+
+def test_the_page_is_an_installable_web_app_over_https(cert, browser, tmp_path: Path) -> None:  # noqa: F811
+    """In Chromium over HTTPS: the manifest parses without errors, names the app, opens at "/"
+    standalone, and its 192 and 512 px PNG icons (files in the repository) load."""
+    import struct
+
+    crt, key = cert
+    db = tmp_path / "a.sqlite"
+    db_connect(db).close()
+    port = free_port()
+    proc = _serve(db, port, "--certfile", str(crt), "--keyfile", str(key), log=tmp_path / "log")
+    base = f"https://127.0.0.1:{port}"
+    try:
+        ctx = browser.new_context(ignore_https_errors=True, viewport={"width": 390, "height": 844})
+        page = ctx.new_page()
+        for _ in range(100):
+            try:
+                page.goto(base + "/")
+                break
+            except Exception:  # noqa: BLE001  (not listening yet)
+                time.sleep(0.2)
+        assert page.evaluate("window.isSecureContext") is True
+        cdp = ctx.new_cdp_session(page)
+        got = cdp.send("Page.getAppManifest")
+        assert got["url"] == base + "/static/manifest.webmanifest"
+        assert got["errors"] == [], got["errors"]
+        manifest = json.loads(got["data"])
+        assert manifest["name"] == "attune" and manifest["start_url"] == "/" and manifest["display"] == "standalone"
+        for icon in manifest["icons"]:
+            r = page.request.get(base + icon["src"])
+            assert r.status == 200 and r.headers["content-type"] == "image/png"
+            w, h = struct.unpack(">II", r.body()[16:24])  # the PNG's IHDR
+            assert f"{w}x{h}" == icon["sizes"]
+        assert page.request.get(base + "/static/manifest.webmanifest").headers["content-type"].startswith(
+            "application/manifest+json")
+        ctx.close()
+    finally:
+        proc.terminate()
+        proc.wait(20)
