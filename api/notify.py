@@ -208,7 +208,7 @@ async def notify_watch(hub: LiveHub, notifier: Notifier) -> None:
             if data.get("event") != "started" or data.get("id") is None:
                 continue
             if hub.clients > 1:  # a page is open: it asks there (and we are one client)
-                log.info("episode %s: a page is open, no notification", data["id"])
+                log.debug("episode %s: a page is open, no notification", data["id"])
                 continue
             try:
                 onset_ms = int(datetime.fromisoformat(data["start"]).timestamp() * 1000)

@@ -200,7 +200,7 @@ def test_demo_episode_is_asked_on_the_open_page_and_notified_when_it_is_closed(
         other = browser.new_page(viewport=PHONE)
         other.goto(m[2])
         sheet, gone = other.locator("#sheet"), other.locator("#ask-said")
-        expect(sheet.or_(gone)).to_be_visible(timeout=15_000)
+        expect(other.locator("#sheet:not([hidden]), #ask-said:not([hidden])")).to_be_visible(timeout=15_000)
         with sqlite3.connect(closed_db) as db:
             onset_ms, status = db.execute("SELECT onset_ms, status FROM episode WHERE id = ?", (int(m[3]),)).fetchone()
         assert datetime.fromtimestamp(onset_ms / 1000).strftime("%H:%M") == m[1]  # the episode it was about
