@@ -29,6 +29,7 @@ from attune.api.auth import AuthGuard, AuthPolicy, token_valid, tokens_invalid
 from attune.api.database import Database
 from attune.api.deps import STATIC_DIR, AppContext
 from attune.api.live import LiveHub
+from attune.api.notify import Notifier, notify_watch
 from attune.api.tags import TagError
 from attune.api.tail import db_tail
 
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 # the page is ES modules: with nosniff they need a JavaScript type, and some systems
 # (a Windows registry entry, say) map .js to text/plain
 mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 # The page loads nothing from elsewhere; say so to the browser as well.
 SECURITY_HEADERS = [
@@ -186,6 +188,7 @@ def app_create(
     live: LiveHub | None = None,
     watchdog_s: float = 10.0,
     tail_interval_s: float = 1.0,
+    notifier: Notifier | None = None,
 ) -> FastAPI:
     """The app for one database. ``mode='stored'`` tails the database for live events."""
     ctx = AppContext(
@@ -198,6 +201,8 @@ def app_create(
         tasks = [asyncio.create_task(revocation_watch(ctx), name="revocation-watch")]
         if mode == "stored":
             tasks.append(asyncio.create_task(db_tail(ctx.db.path, ctx.live, ctx.tail_interval_s), name="db-tail"))
+        if notifier is not None:  # new episodes while no page is open: a message (api.notify)
+            tasks.append(asyncio.create_task(notify_watch(ctx.live, notifier), name="notify"))
         try:
             yield
         finally:
@@ -207,6 +212,8 @@ def app_create(
                 with contextlib.suppress(BaseException):
                     await task
             ctx.db.close()
+            if notifier is not None:
+                notifier.close()
 
     app = FastAPI(
         title="attune",

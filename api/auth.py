@@ -44,7 +44,9 @@ PAIRING_CODE_LENGTH = 10
 PAIRING_CODE_MAX_FAILS = 20
 
 # Routes anyone may reach even in paired mode: the pairing page and the exchange itself.
-PUBLIC_PATHS = frozenset({"/pair", "/static/pair.js", "/static/app.css", "/api/pair"})
+PUBLIC_PATHS = frozenset({"/pair", "/static/pair.js", "/static/app.css", "/api/pair",
+                          # the installable web app's manifest and icons: browsers fetch them without the cookie
+                          "/static/manifest.webmanifest", "/static/icon-192.png", "/static/icon-512.png"})
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 

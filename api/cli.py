@@ -26,13 +26,19 @@ def _web_args(p: argparse.ArgumentParser,
               host_help: str = "address to listen on (default 127.0.0.1; any other needs pairing)") -> None:
     p.add_argument("--host", metavar="H", help=host_help)
     p.add_argument("--port", type=int, metavar="P", help="port (default 8765)")
+    p.add_argument("--notify", metavar="URL", help="Apprise URL (ntfy://, pover://, tgram://, mailto://, json:// …) for a "
+                   "message on each new episode while no page is open (default $ATTUNE_NOTIFY_URL)")
+    p.add_argument("--certfile", type=Path, metavar="PEM", help="serve over HTTPS with this certificate (e.g. from mkcert "
+                   "or your VPN; with --keyfile)")
+    p.add_argument("--keyfile", type=Path, metavar="PEM", help="the certificate's private key")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from attune.api.runner import run
     from attune.config import settings_load
 
-    s = settings_load(db=args.db, device=args.device, host=args.host, port=args.port, acc_rate_hz=args.acc_rate)
+    s = settings_load(db=args.db, device=args.device, host=args.host, port=args.port, acc_rate_hz=args.acc_rate,
+                      notify_url=args.notify, certfile=args.certfile, keyfile=args.keyfile)
     return run(s)
 
 
@@ -40,7 +46,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from attune.api.runner import serve
     from attune.config import settings_load
 
-    s = settings_load(db=args.db, host=args.host, port=args.port)
+    s = settings_load(db=args.db, host=args.host, port=args.port, notify_url=args.notify,
+                      certfile=args.certfile, keyfile=args.keyfile)
     return serve(s)
 
 
@@ -49,7 +56,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from attune.config import settings_load
 
     # ATTUNE_DB is for real recordings; the demo only uses --db or its own file
-    s = settings_load(db=args.db or demo_db_default(), host=args.host, port=args.port)
+    s = settings_load(db=args.db or demo_db_default(), host=args.host, port=args.port, notify_url=args.notify,
+                      certfile=args.certfile, keyfile=args.keyfile)
     return demo(s, keep=args.keep)
 
 

@@ -195,3 +195,30 @@ class PairOut(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class WeekDay(BaseModel):
+    date: str = Field(description="local calendar day, YYYY-MM-DD")
+    from_: datetime = Field(alias="from")
+    to: datetime
+    waiting: int = Field(description="episodes and marked moments named waiting")
+    bracing: int
+    own: int = Field(description="named with the person's own words")
+    unnamed: int = Field(description="episodes not named yet")
+    activated_min: float = Field(description="minutes spent activated (or strongly so)")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class Week(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime = Field(description="end (exclusive): the midnight after the last day")
+    days: list[WeekDay] = Field(description="seven local days, oldest first, the last one `end`")
+    by_hour: list[int] = Field(description="episodes and moments by the local hour they began (24 counts)")
+    waiting: int
+    bracing: int
+    own: int
+    unnamed: int
+    activated_min: float
+
+    model_config = ConfigDict(populate_by_name=True)

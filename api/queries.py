@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 import statistics
 from collections import Counter
+from datetime import date, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -23,11 +25,13 @@ from attune.api.models import (
     Summary,
     TagOut,
     Timeline,
+    Week,
+    WeekDay,
 )
 from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
 from attune.ingest.events import LinkKind
 from attune.ingest.readers import status_value_parse
-from attune.timeutil import epoch_ms_to_datetime
+from attune.timeutil import datetime_to_epoch_ms, epoch_ms_to_datetime
 
 # Link life as the recorder stores it (attune.ingest.recorder / collector).
 _LINK_KINDS = (LinkKind.RECORDING_STARTED, LinkKind.RECORDING_STOPPED, LinkKind.CONNECTED, LinkKind.DISCONNECTED,
@@ -253,3 +257,45 @@ def tz_parse(name: str | None) -> ZoneInfo | None:
         return ZoneInfo(name)
     except (KeyError, ValueError, OSError) as exc:
         raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+# -- week ------------------------------------------------------------------------------------------
+WEEK_DAYS = 7
+LABEL_KINDS = ("waiting", "bracing")  # the built-in names; any other is the person's own
+
+
+def label_kind(label: str | None) -> str:
+    """``waiting`` / ``bracing`` / ``own`` (any other name) / ``unnamed`` (None)."""
+    if label is None:
+        return "unnamed"
+    return label if label in LABEL_KINDS else "own"
+
+
+def week_get(conn: sqlite3.Connection, last_day: date, tz: ZoneInfo | None = None) -> Week:
+    """The seven local days ending with ``last_day``: per day the episodes (and moments marked
+    by hand) by kind of name, the minutes activated; over the week the hour of day they began."""
+    zone = tz or timeutil.local_tz()
+    first = last_day - timedelta(days=WEEK_DAYS - 1)
+    bounds = [timeutil.local_midnight_ms(first + timedelta(days=i), zone) for i in range(WEEK_DAYS + 1)]
+    episodes, moments = episodes_and_moments(conn, bounds[0], bounds[-1])
+    counts = [Counter() for _ in range(WEEK_DAYS)]
+    by_hour = [0] * 24
+    starts = [(datetime_to_epoch_ms(e.start), e.tag.label if e.tag else None) for e in episodes]
+    starts += [(datetime_to_epoch_ms(m.start), m.label) for m in moments]
+    for start_ms, label in starts:
+        if not bounds[0] <= start_ms < bounds[-1]:  # began before the week: counted in its own
+            continue
+        day = bisect.bisect_right(bounds, start_ms) - 1
+        counts[day][label_kind(label)] += 1
+        by_hour[epoch_ms_to_datetime(start_ms, zone).hour] += 1
+    days = [WeekDay(
+        date=(first + timedelta(days=i)).isoformat(),
+        from_=epoch_ms_to_datetime(bounds[i], zone), to=epoch_ms_to_datetime(bounds[i + 1], zone),
+        activated_min=round(analysis.activated_s(conn, bounds[i], bounds[i + 1]) / 60, 1),
+        **{k: counts[i][k] for k in ("waiting", "bracing", "own", "unnamed")},
+    ) for i in range(WEEK_DAYS)]
+    return Week(
+        from_=epoch_ms_to_datetime(bounds[0], zone), to=epoch_ms_to_datetime(bounds[-1], zone), days=days,
+        by_hour=by_hour, activated_min=round(sum(d.activated_min for d in days), 1),
+        **{k: sum(getattr(d, k) for d in days) for k in ("waiting", "bracing", "own", "unnamed")},
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from attune.api import queries
 from attune.api.deps import AppContext, context
-from attune.api.models import Episodes, Problem, Summary, Timeline, ZonedTime
-from attune.timeutil import datetime_to_epoch_ms, local_day_bounds_ms
+from attune.api.models import Episodes, Problem, Summary, Timeline, Week, ZonedTime
+from attune.timeutil import datetime_to_epoch_ms, epoch_ms_to_datetime, local_day_bounds_ms, local_tz, now_ms
 
 router = APIRouter(tags=["day"])
 
@@ -65,3 +67,20 @@ def summary(
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return queries.summary_get(ctx.db.conn(), a, b, zone)
+
+
+@router.get("/api/week", response_model=Week, response_model_by_alias=True, responses=BAD,
+            summary="Seven days: per day the episodes by kind of name and minutes activated; hours they began")
+def week(
+    end: date | None = Query(None, description="the week's last day, YYYY-MM-DD (default: today there)"),
+    tz: str | None = Query(None, max_length=64, description="IANA zone of the days, e.g. Europe/Berlin (default: this machine's)"),
+    ctx: AppContext = Depends(context),
+) -> Week:
+    try:
+        zone = queries.tz_parse(tz)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    last = end or epoch_ms_to_datetime(now_ms(), zone or local_tz()).date()
+    if not date(1971, 1, 7) <= last <= date(9998, 12, 31):
+        raise HTTPException(422, "`end` is out of range")
+    return queries.week_get(ctx.db.conn(), last, zone)

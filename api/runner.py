@@ -29,11 +29,12 @@ from rich.console import Console
 from attune.api import pipeline
 from attune.api.app import app_create
 from attune.api.live import LiveHub
+from attune.api.notify import Notifier, notifier_create
 from attune.api.runtime import server_announced
 from attune.api.wire import wire_publish
 from attune.config import Settings
 from attune.db import db_connect, db_writer_lock
-from attune.errors import AttuneError
+from attune.errors import AttuneError, UsageError
 from attune.ingest.events import StatusEvent
 from attune.ingest.recorder import Recorder
 from attune.shutdown import stop_signals_install
@@ -60,16 +61,20 @@ def recorder_live(conn: sqlite3.Connection, live: LiveHub, **kwargs: Any) -> Rec
 
 
 async def web_serve(app: Any, host: str, port: int, stop: asyncio.Event,
-                    started: Callable[[], None] | None = None) -> None:
-    """Serve ``app`` until ``stop`` is set; raise OSError when the port cannot be bound."""
+                    started: Callable[[], None] | None = None, *,
+                    certfile: Path | None = None, keyfile: Path | None = None) -> None:
+    """Serve ``app`` until ``stop`` is set (over HTTPS with ``certfile``/``keyfile``); raise
+    OSError when the port cannot be bound."""
     proxy = Settings().trusted_proxy  # X-Forwarded-For only from a configured proxy
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="on", timeout_graceful_shutdown=3, ws="none",
-                            proxy_headers=bool(proxy), forwarded_allow_ips=proxy or None)
+                            proxy_headers=bool(proxy), forwarded_allow_ips=proxy or None,
+                            ssl_certfile=str(certfile) if certfile else None,
+                            ssl_keyfile=str(keyfile) if keyfile else None)
     server = _Server(config)
     # the runtime file (`attune pair` finds this server and its database) is written before
     # the port opens, so whoever reaches the server can already find it
-    with server_announced(app.state.ctx.db.path, host, port):
+    with server_announced(app.state.ctx.db.path, host, port, certfile):
         task = asyncio.create_task(server.serve(), name="web")
         while not server.started:
             if task.done():
@@ -114,15 +119,35 @@ def port_check(host: str, port: int) -> None:
             raise PortUnavailable(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
-def url_for(host: str, port: int, *, for_phone: bool = False) -> str:
-    """The URL of a server bound to ``host``. A wildcard bind (0.0.0.0, ::) is shown as
-    127.0.0.1 for this computer's browser, or ``for_phone`` as this machine's LAN address."""
+def url_for(host: str, port: int, *, for_phone: bool = False, tls: bool = False) -> str:
+    """The URL of a server bound to ``host`` (``https`` with ``tls``). A wildcard bind (0.0.0.0,
+    ::) is shown as 127.0.0.1 for this computer's browser, or ``for_phone`` as this machine's LAN address."""
     shown = host
     if host in ("0.0.0.0", "::", ""):
         shown = (lan_address() if for_phone else None) or "127.0.0.1"
     if ":" in shown:
         shown = f"[{shown}]"
-    return f"http://{shown}:{port}/"
+    return f"{'https' if tls else 'http'}://{shown}:{port}/"
+
+
+def tls_check(s: Settings) -> bool:
+    """Whether to serve over HTTPS: both ``certfile`` and ``keyfile`` given and usable (checked
+    here, before anything is recorded: one line for what is wrong), or neither."""
+    if not s.certfile and not s.keyfile:
+        return False
+    if not (s.certfile and s.keyfile):
+        raise UsageError("HTTPS needs both --certfile and --keyfile (or ATTUNE_CERTFILE and ATTUNE_KEYFILE)")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(s.certfile, s.keyfile)
+    except FileNotFoundError as exc:
+        raise UsageError(f"cannot serve HTTPS: {exc.filename}: no such file") from None
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"cannot serve HTTPS with {s.certfile} and {s.keyfile}: {reason} "
+                         "(a PEM certificate and its private key, unencrypted)") from None
+    return True
 
 
 def lan_address() -> str | None:
@@ -154,23 +179,24 @@ def _announce(url: str, *, paired: bool) -> None:
 
 async def _live_session(
     s: Settings, conn: sqlite3.Connection, stop: asyncio.Event, *, source: Any = None, source_name: str = "ble",
-    duration_s: float | None = None,
+    duration_s: float | None = None, notifier: Notifier | None = None,
 ) -> int:
     from attune.ingest.session import session_run
 
     live = LiveHub()
     recorder = recorder_live(conn, live, source=source_name)
     analysis = pipeline.live_attach(conn, recorder, live)
-    app = app_create(s.db, mode="live", bind_host=s.host, live=live, watchdog_s=s.watchdog_s)
+    app = app_create(s.db, mode="live", bind_host=s.host, live=live, watchdog_s=s.watchdog_s, notifier=notifier)
     app.state.ctx.recorder = recorder
-    url = url_for(s.host, s.port)
+    tls = bool(s.certfile)
+    url = url_for(s.host, s.port, tls=tls)
     listening = asyncio.Event()
 
     def started() -> None:
         _announce(url, paired=app.state.ctx.policy.paired)
         listening.set()
 
-    web = asyncio.create_task(web_serve(app, s.host, s.port, stop, started))
+    web = asyncio.create_task(web_serve(app, s.host, s.port, stop, started, certfile=s.certfile, keyfile=s.keyfile))
     # record only once the page can be served: a port in use stops us before any data
     ready = asyncio.create_task(listening.wait())
     await asyncio.wait([web, ready], return_when=asyncio.FIRST_COMPLETED)
@@ -217,6 +243,7 @@ def analysis_pending_say(conn: sqlite3.Connection) -> None:
 
 def run(s: Settings) -> int:
     port_check(s.host, s.port)
+    notifier = notifier_create(s, url_for(s.host, s.port, for_phone=True, tls=tls_check(s)))
     lock = db_writer_lock(s.db, "attune run")
     conn = db_connect(s.db)
     analysis_pending_say(conn)
@@ -225,7 +252,7 @@ def run(s: Settings) -> int:
         stop = asyncio.Event()
         stop_signals_install(stop)
         console.print(f"Recording to {s.db} — Ctrl-C to stop.")
-        return await _live_session(s, conn, stop)
+        return await _live_session(s, conn, stop, notifier=notifier)
 
     try:
         return asyncio.run(main())
@@ -236,19 +263,22 @@ def run(s: Settings) -> int:
 
 def serve(s: Settings) -> int:
     port_check(s.host, s.port)
+    notifier = notifier_create(s, url_for(s.host, s.port, for_phone=True, tls=tls_check(s)))
     conn = db_connect(s.db, create=False)  # reads only: a mistyped path creates nothing
     try:
         analysis_pending_say(conn)
     finally:
         conn.close()
-    app = app_create(s.db, mode="stored", bind_host=s.host, watchdog_s=s.watchdog_s)
+    app = app_create(s.db, mode="stored", bind_host=s.host, watchdog_s=s.watchdog_s,
+                     notifier=notifier)
 
     async def main() -> int:
         stop = asyncio.Event()
         stop_signals_install(stop)
-        url = url_for(s.host, s.port)
+        url = url_for(s.host, s.port, tls=bool(s.certfile))
         try:
-            await web_serve(app, s.host, s.port, stop, lambda: _announce(url, paired=app.state.ctx.policy.paired))
+            await web_serve(app, s.host, s.port, stop, lambda: _announce(url, paired=app.state.ctx.policy.paired),
+                            certfile=s.certfile, keyfile=s.keyfile)
         except OSError as exc:
             console.print(f"[red]error:[/red] {exc}")
             return 2
@@ -268,6 +298,7 @@ def demo(s: Settings, *, keep: bool = False) -> int:
     from attune.ingest.strap_sim import strap_simulate
 
     port_check(s.host, s.port)
+    notifier = notifier_create(s, url_for(s.host, s.port, for_phone=True, tls=tls_check(s)))
     lock = db_writer_lock(s.db, "attune demo")  # never delete a database being recorded into
     if not keep:
         _db_remove(Path(s.db))
@@ -289,7 +320,7 @@ def demo(s: Settings, *, keep: bool = False) -> int:
 
             console.print(f"Demo with a simulated strap (database {s.db}) — Ctrl-C to stop.")
             return await _live_session(s, conn, stop, source=source, source_name="demo",
-                                       duration_s=s.demo_duration_s)
+                                       duration_s=s.demo_duration_s, notifier=notifier)
 
         return asyncio.run(main())
     finally:
@@ -323,11 +354,12 @@ def pair(s: Settings, *, revoke: bool = False, token: bool = False, db_given: bo
     finally:
         conn.close()
     host = s.host if not host_is_loopback(s.host) else "0.0.0.0"
-    url = f"{url_for(host, s.port, for_phone=True)}pair#{code}"
+    tls = s.certfile is not None
+    url = f"{url_for(host, s.port, for_phone=True, tls=tls)}pair#{code}"
     console.print("Scan this with the phone's camera (same Wi-Fi as this computer):")
     _qr_print(url)
     console.print(f"or open [bold]{url}[/bold]")
-    console.print(f"or type the code [bold]{pairing_code_format(code)}[/bold] at {url_for(host, s.port, for_phone=True)}pair")
+    console.print(f"or type the code [bold]{pairing_code_format(code)}[/bold] at {url_for(host, s.port, for_phone=True, tls=tls)}pair")
     if serving and host_is_loopback(s.host):
         console.print(f"[yellow]The running attune (database {s.db}) listens on {s.host} only:[/yellow] "
                       "restart it with --host 0.0.0.0 for a phone to reach it.")

@@ -29,6 +29,7 @@ class ServerInfo:
     db: Path
     host: str
     port: int
+    certfile: Path | None = None  # serving HTTPS with this certificate (the key's path is not written)
 
 
 def servers_dir() -> Path:
@@ -47,14 +48,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 @contextlib.contextmanager
-def server_announced(db: Path, host: str, port: int) -> Iterator[Path | None]:
+def server_announced(db: Path, host: str, port: int, certfile: Path | None = None) -> Iterator[Path | None]:
     """Write this server's runtime file for the duration of the block (then remove it).
 
     Best effort: a state folder that cannot be written only costs ``attune pair`` its
     guess (it then needs ``--db``), never the server."""
     folder = servers_dir()
     path = folder / f"{os.getpid()}.json"
-    info = {"pid": os.getpid(), "db": str(Path(db).resolve()), "host": host, "port": port}
+    info = {"pid": os.getpid(), "db": str(Path(db).resolve()), "host": host, "port": port,
+            "certfile": str(Path(certfile).resolve()) if certfile else None}
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".server-", suffix=".tmp")  # created 0600
@@ -81,7 +83,8 @@ def servers_running() -> list[ServerInfo]:
     for path in entries:
         try:
             raw = json.loads(path.read_text("utf-8"))
-            info = ServerInfo(int(raw["pid"]), Path(raw["db"]), str(raw["host"]), int(raw["port"]))
+            info = ServerInfo(int(raw["pid"]), Path(raw["db"]), str(raw["host"]), int(raw["port"]),
+                              Path(raw["certfile"]) if raw.get("certfile") else None)
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if _pid_alive(info.pid):
@@ -115,4 +118,5 @@ def pair_target(s: Settings, *, db_given: bool) -> tuple[Settings, bool]:
         "db": server.db,
         "host": s.host if "host" in fields else server.host,
         "port": s.port if "port" in fields else server.port,
+        "certfile": server.certfile,  # its link is https when the server is
     }), True

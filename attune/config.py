@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     scan_timeout_s: float = Field(SCAN_TIMEOUT_S, gt=0, description="how long `attune scan` and each reconnect attempt scan")
     acc_rate_hz: int = Field(ACC_RATE_HZ, ge=0, le=1000, description="accelerometer rate asked of a strap that has one "
                              "(Polar PMD; the nearest it offers); 0: motion off")
+    certfile: Path | None = Field(None, description="TLS certificate (PEM) to serve the page over HTTPS, with keyfile")
+    keyfile: Path | None = Field(None, description="TLS private key (PEM) of certfile")
+    notify_url: str | None = Field(
+        None, description="Apprise URL for a message on each new episode while no page is open (holds secrets: never logged)")
+    notify_quiet: str | None = Field(None, description="local quiet hours without messages, HH:MM-HH:MM, e.g. 22:00-08:00")
+    notify_cap: int = Field(6, ge=0, le=100, description="most messages a day")
+    notify_gap_min: float = Field(30.0, ge=0, description="least minutes between two messages")
     demo_duration_s: float | None = Field(
         None, gt=0, description="stop `attune demo` after this many seconds (smoke tests)"
     )

@@ -10,7 +10,9 @@ Printed, all measured in this run:
     arrival, p50/p99/max — goal p99 < 250 ms (the pipeline's own window latency is not in
     this number: the ``beats`` event is published when the packet is stored).
 
-Run: python bench/bench_api.py
+  * the week (``/api/week``): server time over seven simulated days, against seven day summaries.
+
+Run: python bench/bench_api.py (or ``python bench/bench_api.py week`` for the week only)
 """
 
 from __future__ import annotations
@@ -94,6 +96,37 @@ def bench_timeline(tmp: Path) -> None:
     print(f"baseline, every tick as JSON (no downsampling): p50 {pct(naive_ms, 50):.1f} ms, "
           f"{naive_size / 1000:.0f} KB -> the timeline is {pct(naive_ms, 50) / pct(server_ms, 50):.1f}x faster "
           f"and {naive_size / size:.0f}x smaller")
+    db.close()
+
+
+def bench_week(tmp: Path) -> None:
+    """``/api/week`` over seven simulated days, against the baseline of this run: the seven
+    per-day summaries the page would otherwise ask for (goal < 50 ms server time)."""
+    from datetime import date
+
+    from attune.api.queries import summary_get, week_get
+
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    t0 = time.perf_counter()
+    db_path = sample_db(tmp / "week.sqlite", hours=7 * 24, end_ms=datetime_to_epoch_ms(end), tz=UTC)
+    build_s = time.perf_counter() - t0
+    db = Database(db_path)
+    last = date.fromtimestamp(end.timestamp() - 1)
+    week_ms, days_ms = [], []
+    for _ in range(TIMELINE_RUNS):
+        t = time.perf_counter()
+        w = week_get(db.conn(), last, UTC)
+        w.model_dump_json(by_alias=True)
+        week_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        for d in w.days:
+            summary_get(db.conn(), datetime_to_epoch_ms(d.from_), datetime_to_epoch_ms(d.to), UTC).model_dump_json()
+        days_ms.append((time.perf_counter() - t) * 1000)
+    n = sum(d.waiting + d.bracing + d.own + d.unnamed for d in w.days)
+    print(f"week: 7 simulated days ({n} episodes, built in {build_s:.1f} s); server (query + JSON): "
+          f"p50 {pct(week_ms, 50):.1f} ms, p99 {pct(week_ms, 99):.1f} ms (goal < 50 ms: {pct(week_ms, 99) / 50:.2f} of it)")
+    print(f"baseline, seven day summaries: p50 {pct(days_ms, 50):.1f} ms -> the week is "
+          f"{pct(days_ms, 50) / pct(week_ms, 50):.1f}x that")
     db.close()
 
 
@@ -188,6 +221,12 @@ def _port_open(port: int) -> bool:
 
 
 if __name__ == "__main__":
+    import sys
+
     with tempfile.TemporaryDirectory() as d:
-        bench_timeline(Path(d))
-        bench_live(Path(d))
+        if sys.argv[1:] == ["week"]:  # python bench/bench_api.py week: that one only
+            bench_week(Path(d))
+        else:
+            bench_timeline(Path(d))
+            bench_week(Path(d))
+            bench_live(Path(d))

@@ -7,6 +7,8 @@ import { episodeMarks, hitboxAt, itemKey, timelineDraw, timelineHitboxes, timeli
 import { dayEpisodesMerge, dayFromTimeline, dayHas, dayItems, dayListsSet, dayTickAdd } from "./day.js";
 import { linkRender, liveConnect, statusRefresh, trendRender, trendSeed } from "./live.js";
 import { labelsLoad, sheetInit, sheetIsOpen, sheetOpen } from "./sheet.js";
+import { promptInit, promptOnEpisode, promptOnTag, promptRestore } from "./prompt.js";
+import { weekLoad } from "./week.js";
 import { labelKind, LEGEND_STATES, SCALE_EXPLAINED, STATE_WORDS } from "./scale.js";
 import { addDays, dateInputValue, durationText, hhmm, isoLocal, isToday, startOfDay, toMs, TZ } from "./time.js";
 
@@ -252,7 +254,7 @@ function onTick(tick) {
 }
 
 function onEpisode(d) {
-  if (d.event === "started") toast("Your body is activated right now. You can name it when it settles.");
+  promptOnEpisode(d);  // "started": asked at the top of the page (prompt.js), not in a toast
   if (d.event === "ended") toast("An episode of activation has settled — tap it to name it if you like.");
   if (!shown.model) return;
   const known = d.id != null ? shown.model.episodes.find((e) => e.id === d.id) : null;
@@ -263,6 +265,7 @@ function onEpisode(d) {
 }
 
 function onTag(d) {
+  promptOnTag(d);
   if (!shown.model) return;
   if (d.episode_id != null) {
     const e = shown.model.episodes.find((x) => x.id === d.episode_id);
@@ -274,6 +277,7 @@ function onTag(d) {
 
 // -- summary ------------------------------------------------------------------------------------
 async function summaryLoad() {
+  if (shown.summary === "week") { weekLoad($("summary-body"), shown.day); return; }  // week.js
   const to = addDays(shown.day, 1);
   const from = shown.summary === "week" ? addDays(shown.day, -6) : shown.day;
   let s;
@@ -352,7 +356,8 @@ function init() {
   }, 60000);
   statusRefresh();
   labelsLoad();
-  dayLoad();
+  promptInit({ openSheet: (episode) => itemSelect({ kind: "episode", episode }), changed: onSheetChanged });
+  dayLoad().then(() => promptRestore(shown.model && isToday(shown.day) ? shown.model.episodes : []));
   trendSeed().then(trendRenderNow);
   liveConnect({ beats: trendRenderNow, tick: onTick, episode: onEpisode, tag: onTag, reset: dayLoad });
 }
