@@ -16,6 +16,7 @@ from attune.api.models import (
     Episode,
     LabelCount,
     Moment,
+    MotionScale,
     PartOfDay,
     ScoreScale,
     StateSpan,
@@ -24,10 +25,10 @@ from attune.api.models import (
     TagOut,
     Timeline,
 )
-from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
+from attune.api.tags import Tag, label_sets_aside, tags_for_episodes, tags_overlapping
 from attune.ingest.events import LinkKind
 from attune.ingest.readers import status_value_parse
-from attune.timeutil import epoch_ms_to_datetime
+from attune.timeutil import datetime_to_epoch_ms, epoch_ms_to_datetime
 
 # Link life as the recorder stores it (attune.ingest.recorder / collector).
 _LINK_KINDS = (LinkKind.RECORDING_STARTED, LinkKind.RECORDING_STOPPED, LinkKind.CONNECTED, LinkKind.DISCONNECTED,
@@ -118,7 +119,7 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
         hr_bpm=hr,
         score=tick.score if fresh_tick else None,
         state=tick.state if fresh_tick else None,
-        state_words=analysis.state_words(tick.state) if fresh_tick else None,
+        state_words=analysis.state_words(tick.state, tick.activity_mg, tick.cadence_spm) if fresh_tick else None,
         calibration=Calibration(**analysis.calibration(conn)),
         now=epoch_ms_to_datetime(now_ms),
     )
@@ -147,6 +148,8 @@ def _episode_model(row: analysis.EpisodeRow, tag: Tag | None) -> Episode:
         quality=round(row.quality, 3),
         tag=_tag_out(tag) if tag else None,
         needs_name=tag is None,
+        motion=row.motion if row.motion in ("still", "moving") else "unknown",
+        set_aside=tag is not None and label_sets_aside(tag.label),
     )
 
 
@@ -208,6 +211,9 @@ def timeline_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, max_points:
         ln_rmssd=buckets.ln_rmssd,
         score=buckets.score,
         score_scale=ScoreScale(min=analysis.SCORE_MIN, max=analysis.SCORE_MAX, activated=analysis.ACTIVATE_SCORE),
+        activity_mg=buckets.activity_mg,
+        posture=buckets.posture,
+        motion_scale=MotionScale(moving_mg=analysis.MOVING_MIN_MG),
         states=states,
         episodes=episodes,
         moments=moments,
@@ -220,9 +226,11 @@ _PARTS = ("night", "morning", "afternoon", "evening")
 
 def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo | None) -> Summary:
     episodes, moments = episodes_and_moments(conn, from_ms, to_ms)
-    named = episodes
+    # "i was moving": movement, not feeling; it counts nowhere but in set_aside
+    named = [e for e in episodes if not e.set_aside]
+    aside = [e for e in episodes if e.set_aside]
     labels = Counter(e.tag.label if e.tag else UNNAMED for e in named)
-    labels.update(m.label for m in moments)
+    labels.update(m.label for m in moments if not label_sets_aside(m.label))
     by_label = [LabelCount(label=k, count=v) for k, v in sorted(labels.items(), key=lambda kv: (kv[0] == UNNAMED, -kv[1], kv[0]))]
     parts = Counter()
     for e in named:
@@ -233,10 +241,12 @@ def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo
         from_=epoch_ms_to_datetime(from_ms),
         to=epoch_ms_to_datetime(to_ms),
         episodes=len(named),
+        set_aside=len(aside),
         by_label=by_label,
         time_of_day=[PartOfDay(part=p, count=parts[p]) for p in _PARTS],  # type: ignore[arg-type]
         median_recovery_s=round(statistics.median(recoveries), 1) if recoveries else None,
-        activated_s=analysis.activated_s(conn, from_ms, to_ms),
+        activated_s=analysis.activated_s(conn, from_ms, to_ms, [(
+            datetime_to_epoch_ms(e.start), datetime_to_epoch_ms(e.start) + int(e.duration_s * 1000)) for e in aside]),
     )
 
 
