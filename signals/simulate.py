@@ -298,7 +298,8 @@ def acc_simulate(
       220..380 mg at the step frequency with a smaller sway at the stride frequency (half
       of it): an activity of ~150..250 mg (walking there: 300 mg).
     * One reclined stretch of 30..60 min in the evening, after 19:00 local where the day
-      reaches it (torso 45° back): a posture change each way, still throughout.
+      reaches it and no walk, exercise or gap is under way (torso 45° back): a posture
+      change each way, still throughout (an activation may fall in it).
     * Nothing while the strap is off (the simulation's gaps).
 
     Vectorised over the whole day (a day at 12.5 Hz is 0.7 M samples); the random stream
@@ -335,7 +336,7 @@ def acc_simulate(
     # an evening on the sofa: reclined, still, in a quiet stretch of the evening
     t0_local = epoch_ms_to_datetime(start_ms, tz)
     evening_s = ((19 - t0_local.hour - t0_local.minute / 60) % 24) * 3600
-    busy = [(e.onset_ms, e.end_ms) for e in sim.events]
+    busy = [(e.onset_ms, e.end_ms) for e in sim.events if e.kind != "activation"]  # one may feel on the sofa
     length_s = rng.uniform(30, 60) * 60
     for offset_s in np.arange(evening_s, duration_s - length_s, 600.0):
         a_ms, b_ms = start_ms + int(offset_s * 1000), start_ms + int((offset_s + length_s) * 1000)
