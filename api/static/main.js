@@ -262,10 +262,11 @@ function legendRender() {
   row("sw-ep-bracing", "bracing");
   row("sw-ep-own", "your own word");
   row("sw-ep-aside", "set aside: I was moving (not counted)");
-  row("sw-still", `band under the chart: ${BAND_WORDS.still}`);
-  row("sw-moving", BAND_WORDS.moving);
-  row("sw-posture", BAND_WORDS.posture);
-  row("sw-mb-unknown", `${BAND_WORDS.unknown} (the strap gave no motion)`);
+  // the motion band under the chart (issue 8): what the strap's accelerometer saw
+  row("sw-still", `motion band: ${BAND_WORDS.still}`);
+  row("sw-moving", `motion band: ${BAND_WORDS.moving}`);
+  row("sw-posture", `motion band: ${BAND_WORDS.posture}`);
+  row("sw-mb-unknown", `motion band: ${BAND_WORDS.unknown} (the strap gave no motion)`);
 }
 
 function dayShow(day) {

@@ -111,6 +111,7 @@ export function sheetOpen(item) {
   };
   let tag = null, span = [null, null];
   $("moment-times").hidden = true;
+  $("sheet-motion").hidden = item.kind !== "episode";
   if (item.kind === "episode") {
     const e = item.episode;
     tag = e.tag;
@@ -118,12 +119,13 @@ export function sheetOpen(item) {
     span = [toMs(e.start), episodeEndMs(e)];
     // an open episode is still going: when it began, not how long it "lasted"
     $("sheet-when").textContent = e.open ? `since ${hhmm(toMs(e.start))} · still going` : `${hhmm(toMs(e.start))}–${hhmm(toMs(e.end))}`;
+    // issue 8: whether the body was still or moving, or the strap could not tell
+    $("sheet-motion").textContent = episodeMotionWords(e.motion) + (isSetAside(e) ? " · set aside, not counted" : "");
     if (!e.open) add("lasted", durationText(e.duration_s));
     add("peak activation", e.peak_score != null ? scoreText(e.peak_score) : null);
     add("heart rate rise", e.delta_hr_bpm != null ? `+${Math.round(e.delta_hr_bpm)} bpm` : null);
     add("settling took", e.recovery_s != null ? durationText(e.recovery_s) : e.open ? "still going" : null);
     add("halfway settled after", e.half_recovery_s != null ? durationText(e.half_recovery_s) : null);
-    add("movement", episodeMotionWords(e.motion) + (isSetAside(e) ? " · set aside" : ""));
   } else if (item.moment) {
     const m = item.moment;
     tag = m;
