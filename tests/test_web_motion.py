@@ -77,6 +77,26 @@ def open_yesterday(page, base: str) -> None:
     expect(page.locator("#summary-body")).to_contain_text("of activation")
 
 
+MOTION_PURE = """async () => {
+  const m = await import("/static/motion.js");
+  const M = 60e3;
+  // a day of ten 1-min buckets: unknown, still, moving x2, unknown, still (reclined), unknown...
+  const day = { fromMs: 0, toMs: 10 * M, firstMs: 0, bucketMs: M, motionScale: { moving_mg: 50 },
+    activity_mg: [null, 5, 80, 80, null, 3, null, null, null, null],
+    posture: [null, "upright", "upright", "upright", null, "reclined", null, null, null, null] };
+  return {
+    spans: m.motionSpans(day).map((s) => [s.kind, s.startMs / M, s.endMs / M]),
+    changes: m.postureChanges(day).map((c) => [c.atMs / M, c.from, c.to]),
+    none: m.motionSpans({ ...day, activity_mg: Array(10).fill(null) }).map((s) => [s.kind, s.startMs / M, s.endMs / M]),
+    words: ["still", "moving", "unknown", undefined].map(m.episodeMotionWords),
+    caps: [{ motion: true }, { motion: false }, { device: { has_acc: true } }, { device: { name: "H10" } }, null]
+      .map(m.motionCapability),
+    aside: [m.isSetAside({ tag: { label: "i was moving" } }), m.isSetAside({ tag: { label: "waiting" } }),
+      m.isSetAside({ tag: null }), m.labelText("i was moving")],
+  };
+}"""
+
+
 def test_motion_band_episode_motion_and_i_was_moving(browser, tmp_path: Path) -> None:  # noqa: F811
     out = output_dir(tmp_path)
     with demo_running(tmp_path) as (base, db, _proc):
@@ -86,6 +106,16 @@ def test_motion_band_episode_motion_and_i_was_moving(browser, tmp_path: Path) ->
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         open_yesterday(page, base)
+
+        # the page's motion rules (motion.js, pure), on a hand-made day
+        got = page.evaluate(MOTION_PURE)
+        assert got["spans"] == [["unknown", 0, 1], ["still", 1, 2], ["moving", 2, 4], ["unknown", 4, 5],
+                                ["still", 5, 6], ["unknown", 6, 10]]
+        assert got["changes"] == [[5, "upright", "reclined"]]
+        assert got["none"] == [["unknown", 0, 10]]
+        assert got["words"] == ["while still", "while moving", "movement unknown", "movement unknown"]
+        assert got["caps"] == [True, False, True, None, None]
+        assert got["aside"] == [True, False, False, "I was moving"]
 
         # the band: still and moving where motion is known, "movement unknown" after 15:00
         band = page.locator("#motion-band")
@@ -108,6 +138,12 @@ def test_motion_band_episode_motion_and_i_was_moving(browser, tmp_path: Path) ->
                       "motion band: movement unknown"):
             expect(page.locator("#legend")).to_contain_text(words)
         expect(band).to_have_attribute("aria-label", re.compile(r"^Movement: still \d+ min, moving [1-9]\d* min"))
+
+        # exercise the strap felt: "moving — not counted" (the first bout is before 15:00)
+        bout = page.locator("#chart-targets button.t-physical").first
+        bout.focus()
+        bout.press("Enter")
+        expect(page.locator("#toast")).to_contain_text("moving — not counted")
 
         # episodes: whether motion was known, in the list and the sheet
         row_known = page.locator(f"#episodes button[data-episode-id='{known}']")

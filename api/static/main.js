@@ -184,7 +184,10 @@ function onTimelineTap(ev) {
  * opens; a stretch of exercise says why it is not counted. */
 function itemSelect(item) {
   if (item.kind === "physical") {
-    toast(`${hhmm(item.startMs)}–${hhmm(item.endMs)}: exercise — not counted. Your heart rate rose with exertion, not with stress.`);
+    // with motion known, say what the strap felt (issue 8); without, as before
+    const felt = shown.model ? motionSpans(shown.model).some((s) => s.kind === "moving" && s.startMs < item.endMs && s.endMs > item.startMs) : false;
+    toast(felt ? `${hhmm(item.startMs)}–${hhmm(item.endMs)}: moving — not counted. The strap felt you moving: your heart rate rose with it, not with stress.`
+      : `${hhmm(item.startMs)}–${hhmm(item.endMs)}: exercise — not counted. Your heart rate rose with exertion, not with stress.`);
     return;
   }
   shown.selected = itemKey(item);
