@@ -38,10 +38,12 @@ TICK_MS = FeatureConfig().tick_ms
 
 # Motion (issue 8). A tick counts as moving from this activity (MAD of the resultant over
 # 5 s, signals.motion): on the Hexoskin chest sessions rest has a median of 9 mg and
-# walking 300 mg, so 50 mg is well clear of both; the page's motion band uses the same
-# number (sent in Timeline.motion_scale). Exertion the strap saw as steps or movement is
-# said as such; without motion it stays "exercise" (STATE_WORDS).
-MOVING_MIN_MG = 50.0
+# walking 300 mg; 60 mg is where the analysis' motion model starts expecting a higher heart
+# rate. The page's motion band uses the same number (sent in Timeline.motion_scale).
+# Movement the analysis discounts is said as such (exertion, or settled while stepping:
+# the walk's heart rate is not counted); without motion exertion stays "exercise"
+# (STATE_WORDS), and a state about the person (activated …) is never hidden by movement.
+MOVING_MIN_MG = 60.0
 RUNNING_MIN_SPM = 140.0  # signals.motion.MotionConfig.walk_max_spm: above it, a run
 MOTION_WORDS = {
     "walking": "walking — not counted",
@@ -52,9 +54,12 @@ MOTION_WORDS = {
 
 def state_words(state: str | None, activity_mg: float | None = None, cadence_spm: float | None = None) -> str | None:
     """The state in plain words; a physical tick whose motion is known says what the
-    body was doing (steps: walking or running; movement without steps: moving)."""
+    body was doing (steps: walking or running; movement without steps: moving), and so
+    does a settled one taken while stepping."""
     if state is None:
         return None
+    if state == State.SETTLED and cadence_spm is not None and cadence_spm > 0:
+        return MOTION_WORDS["running" if cadence_spm >= RUNNING_MIN_SPM else "walking"]
     if state == State.PHYSICAL:
         if cadence_spm is not None and cadence_spm > 0:
             return MOTION_WORDS["running" if cadence_spm >= RUNNING_MIN_SPM else "walking"]

@@ -282,6 +282,12 @@ def day_simulate(
 
 
 ACC_RATE_HZ = 12.5  # enough for step cadence (< 3.5 Hz) at half the H10's lowest rate's cost
+# Heart-rate rise over rest (bpm) that chest activity (MAD, mg) brings: the Hexoskin chest
+# sessions in ../shared/data (+17 bpm at 60-150 mg, +25 at 150-300 mg, walking ~300 mg,
+# jogging ~790 mg), rounded down towards the textbook 10-20 bpm of walking.
+_EXCESS_MG = (60.0, 100.0, 250.0, 500.0, 800.0)
+_EXCESS_BPM = (6.0, 12.0, 22.0, 35.0, 55.0)
+_MAD_PER_AMPLITUDE = 0.6  # activity of the simulated step bounce per mg of its amplitude (measured)
 
 
 def acc_simulate(
@@ -294,9 +300,10 @@ def acc_simulate(
     * Sitting upright (the strap a little tilted on the chest, 8° here): gravity plus
       breathing sway (~4 mg at the breathing rate) and sensor noise (~10 mg): an activity
       (MAD, signals.motion) of ~8 mg, as rest on the Hexoskin chest sessions (9 mg).
-    * Walks and exertion bouts: stepping at 95..120 steps/min, a vertical bounce of
-      220..380 mg at the step frequency with a smaller sway at the stride frequency (half
-      of it): an activity of ~150..250 mg (walking there: 300 mg).
+    * Walks and exertion bouts: a vertical bounce at the step frequency with a sway at the
+      stride frequency, as strong as the bout's heart-rate rise asks for (``_EXCESS_*``,
+      from the Hexoskin chest sessions): walks 100..115 steps/min and at least 120 mg of
+      activity, exertion a brisk walk (110..125) or, from 450 mg, a run (150..170).
     * One reclined stretch of 30..60 min in the evening, after 19:00 local where the day
       reaches it and no walk, exercise or gap is under way (torso 45° back): a posture
       change each way, still throughout (an activation may fall in it).
@@ -326,8 +333,16 @@ def acc_simulate(
         i, j = np.searchsorted(epoch_ms, [e.onset_ms, e.plateau_end_ms])
         if j <= i:
             continue
-        spm = rng.uniform(95, 120)
-        amp = rng.uniform(220, 380)
+        # as much movement as the heart-rate rise asks for (a little more: the heart
+        # follows the body, not the other way round); a hard bout is a run
+        need_mg = float(np.interp(e.delta_hr_bpm, _EXCESS_BPM, _EXCESS_MG))
+        if e.kind == "walk":
+            activity_mg = max(120.0, need_mg * rng.uniform(1.2, 1.6))
+            spm = rng.uniform(100, 115)
+        else:
+            activity_mg = need_mg * rng.uniform(1.05, 1.25)
+            spm = rng.uniform(150, 170) if activity_mg >= 450 else rng.uniform(110, 125)
+        amp = activity_mg / _MAD_PER_AMPLITUDE
         f_step = spm / 60.0 * (1 + 0.02 * np.sin(2 * np.pi * t_s[i:j] / 40.0))  # the pace wanders
         phase = 2 * np.pi * np.cumsum(f_step) / rate_hz + rng.uniform(0, 2 * np.pi)
         ramp = np.clip((t_s[i:j] - t_s[i]) / 3.0, 0, 1) * np.clip((t_s[j - 1] - t_s[i:j]) / 3.0, 0, 1)

@@ -8,7 +8,7 @@
 // moving, below it still. Only where motion is known is anything drawn; elsewhere the band
 // says "movement unknown" — most straps give no motion, and the page never guesses it.
 
-export const MOVING_MIN_MG = 50;                 // api.analysis.MOVING_MIN_MG (the API sends it too)
+export const MOVING_MIN_MG = 60;                 // api.analysis.MOVING_MIN_MG (the API sends it too)
 
 /** An episode's motion (api Episode.motion) in the words the list and the sheet use. */
 export const EPISODE_MOTION_WORDS = { still: "while still", moving: "while moving", unknown: "movement unknown" };
