@@ -141,6 +141,7 @@ def test_motion_band_episode_motion_and_i_was_moving(browser, tmp_path: Path) ->
 
         # exercise the strap felt: "moving — not counted" (the first bout is before 15:00)
         bout = page.locator("#chart-targets button.t-physical").first
+        expect(bout).to_have_attribute("aria-label", re.compile("moving — not counted$"))
         bout.focus()
         bout.press("Enter")
         expect(page.locator("#toast")).to_contain_text("moving — not counted")

@@ -179,13 +179,18 @@ function onTimelineTap(ev) {
   if (item) itemSelect(item);
 }
 
+/** Whether the motion band shows movement somewhere in [aMs, bMs) of the shown day. */
+function movingDuring(aMs, bMs) {
+  return shown.model ? motionSpans(shown.model).some((s) => s.kind === "moving" && s.startMs < bMs && s.endMs > aMs) : false;
+}
+
 // -- one selection for the chart and the list ----------------------------------------------------
 /** Select an episode or moment (from the chart or the list): both show it, and its sheet
  * opens; a stretch of exercise says why it is not counted. */
 function itemSelect(item) {
   if (item.kind === "physical") {
     // with motion known, say what the strap felt (issue 8); without, as before
-    const felt = shown.model ? motionSpans(shown.model).some((s) => s.kind === "moving" && s.startMs < item.endMs && s.endMs > item.startMs) : false;
+    const felt = movingDuring(item.startMs, item.endMs);
     toast(felt ? `${hhmm(item.startMs)}–${hhmm(item.endMs)}: moving — not counted. The strap felt you moving: your heart rate rose with it, not with stress.`
       : `${hhmm(item.startMs)}–${hhmm(item.endMs)}: exercise — not counted. Your heart rate rose with exertion, not with stress.`);
     return;
@@ -230,8 +235,9 @@ function targetsRender(dpr) {
     } else if (item.kind === "moment") {
       b.setAttribute("aria-label", `moment ${hhmm(toMs(item.moment.start))}, ${item.moment.label}`);
     } else {
-      text.textContent = (hb.d1 - hb.d0) / dpr >= 60 ? STATE_WORDS.physical : "";
-      b.setAttribute("aria-label", `${hhmm(item.startMs)}–${hhmm(item.endMs)}, ${STATE_WORDS.physical}`);
+      const words = movingDuring(item.startMs, item.endMs) ? "moving — not counted" : STATE_WORDS.physical;
+      text.textContent = (hb.d1 - hb.d0) / dpr >= 60 ? words : "";
+      b.setAttribute("aria-label", `${hhmm(item.startMs)}–${hhmm(item.endMs)}, ${words}`);
     }
     if (b.dataset.key === shown.selected) b.setAttribute("aria-current", "true");
     b.append(text);
