@@ -224,6 +224,13 @@ def timeline_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, max_points:
 _PARTS = ("night", "morning", "afternoon", "evening")
 
 
+def set_aside_spans_ms(episodes: list[Episode]) -> list[tuple[int, int]]:
+    """``[start_ms, end_ms)`` of the episodes set aside ("i was moving"), for
+    :func:`analysis.activated_s`: every count of the regulation statistics leaves them out."""
+    return [(datetime_to_epoch_ms(e.start), datetime_to_epoch_ms(e.start) + round(e.duration_s * 1000))
+            for e in episodes if e.set_aside]
+
+
 def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo | None) -> Summary:
     episodes, moments = episodes_and_moments(conn, from_ms, to_ms)
     # "i was moving": movement, not feeling; it counts nowhere but in set_aside
@@ -245,8 +252,7 @@ def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo
         by_label=by_label,
         time_of_day=[PartOfDay(part=p, count=parts[p]) for p in _PARTS],  # type: ignore[arg-type]
         median_recovery_s=round(statistics.median(recoveries), 1) if recoveries else None,
-        activated_s=analysis.activated_s(conn, from_ms, to_ms, [(
-            datetime_to_epoch_ms(e.start), datetime_to_epoch_ms(e.start) + int(e.duration_s * 1000)) for e in aside]),
+        activated_s=analysis.activated_s(conn, from_ms, to_ms, set_aside_spans_ms(episodes)),
     )
 
 
