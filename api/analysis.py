@@ -7,7 +7,7 @@ is a change here only.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from attune.db import sql_span
@@ -36,9 +36,35 @@ ACTIVATE_SCORE = StateConfig().activate_score
 TICK_MS = FeatureConfig().tick_ms
 
 
-def state_words(state: str | None) -> str | None:
+# Motion (issue 8). A tick counts as moving from this activity (MAD of the resultant over
+# 5 s, signals.motion): on the Hexoskin chest sessions rest has a median of 9 mg and
+# walking 300 mg; 60 mg is where the analysis' motion model starts expecting a higher heart
+# rate. The page's motion band uses the same number (sent in Timeline.motion_scale).
+# Movement the analysis discounts is said as such (exertion, or settled while stepping:
+# the walk's heart rate is not counted); without motion exertion stays "exercise"
+# (STATE_WORDS), and a state about the person (activated …) is never hidden by movement.
+MOVING_MIN_MG = 60.0
+RUNNING_MIN_SPM = 140.0  # signals.motion.MotionConfig.walk_max_spm: above it, a run
+MOTION_WORDS = {
+    "walking": "walking — not counted",
+    "running": "running — not counted",
+    "moving": "moving — not counted",
+}
+
+
+def state_words(state: str | None, activity_mg: float | None = None, cadence_spm: float | None = None) -> str | None:
+    """The state in plain words; a physical tick whose motion is known says what the
+    body was doing (steps: walking or running; movement without steps: moving), and so
+    does a settled one taken while stepping."""
     if state is None:
         return None
+    if state == State.SETTLED and cadence_spm is not None and cadence_spm > 0:
+        return MOTION_WORDS["running" if cadence_spm >= RUNNING_MIN_SPM else "walking"]
+    if state == State.PHYSICAL:
+        if cadence_spm is not None and cadence_spm > 0:
+            return MOTION_WORDS["running" if cadence_spm >= RUNNING_MIN_SPM else "walking"]
+        if activity_mg is not None and activity_mg >= MOVING_MIN_MG:
+            return MOTION_WORDS["moving"]
     return STATE_WORDS.get(state, state.replace("_", " "))
 
 
@@ -50,6 +76,8 @@ class TickRow:
     score: float | None
     state: str
     calibration: float
+    activity_mg: float | None = None  # None: motion unknown
+    cadence_spm: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +93,7 @@ class EpisodeRow:
     quality: float
     prolonged: bool
     last_tick_ms: int  # how far the analysis has got (an open episode reaches that far)
+    motion: str = "unknown"  # still | moving | unknown (signals.events.MotionStatus)
 
     @property
     def extent_end_ms(self) -> int:
@@ -76,7 +105,8 @@ class EpisodeRow:
 
 def tick_latest(conn: sqlite3.Connection) -> TickRow | None:
     row = conn.execute(
-        "SELECT epoch_ms, hr_bpm, ln_rmssd, score, state, calibration FROM tick ORDER BY epoch_ms DESC LIMIT 1"
+        "SELECT epoch_ms, hr_bpm, ln_rmssd, score, state, calibration, activity_mg, cadence_spm"
+        " FROM tick ORDER BY epoch_ms DESC LIMIT 1"
     ).fetchone()
     return TickRow(*row) if row else None
 
@@ -101,22 +131,27 @@ class Buckets:
     ln_rmssd: list[float | None]
     score: list[float | None]
     state: list[str | None]  # the state most of the bucket's ticks were in
+    activity_mg: list[float | None]  # mean activity of the ticks whose motion is known; None: unknown
+    posture: list[str | None]  # the posture most of those ticks had; None: unknown
 
 
 def tick_buckets(conn: sqlite3.Connection, from_ms: int, bucket_ms: int, n: int) -> Buckets:
-    """Mean HR, lnRMSSD and score and the main state in each of ``n`` buckets from
-    ``from_ms``. One grouped scan in SQLite: a day of ticks never reaches Python."""
+    """Mean HR, lnRMSSD, score and activity and the main state and posture in each of
+    ``n`` buckets from ``from_ms``. Grouped scans in SQLite: a day of ticks never reaches
+    Python."""
     hr: list[float | None] = [None] * n
     ln: list[float | None] = [None] * n
     sc: list[float | None] = [None] * n
+    act: list[float | None] = [None] * n
     state: list[str | None] = [None] * n
-    sums = [[0.0, 0, 0.0, 0, 0.0, 0] for _ in range(n)]
+    posture: list[str | None] = [None] * n
+    sums = [[0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0] for _ in range(n)]
     top = [0] * n
-    for b, st, count, hs, hn, ls, lnn, ss, sn in conn.execute(
+    args = (from_ms, bucket_ms, n)
+    for b, st, count, hs, hn, ls, lnn, ss, sn, As, an in conn.execute(
         "SELECT (epoch_ms - ?1) / ?2 AS b, state, count(*), total(hr_bpm), count(hr_bpm),"
-        " total(ln_rmssd), count(ln_rmssd), total(score), count(score)"
-        " FROM tick WHERE epoch_ms >= ?1 AND epoch_ms < ?1 + ?2 * ?3 GROUP BY b, state",
-        (from_ms, bucket_ms, n),
+        " total(ln_rmssd), count(ln_rmssd), total(score), count(score), total(activity_mg), count(activity_mg)"
+        " FROM tick WHERE epoch_ms >= ?1 AND epoch_ms < ?1 + ?2 * ?3 GROUP BY b, state", args,
     ):
         acc = sums[b]
         acc[0] += hs
@@ -125,34 +160,54 @@ def tick_buckets(conn: sqlite3.Connection, from_ms: int, bucket_ms: int, n: int)
         acc[3] += lnn
         acc[4] += ss
         acc[5] += sn
+        acc[6] += As
+        acc[7] += an
         if count > top[b]:
             top[b], state[b] = count, st
-    for b, (hs, hn, ls, lnn, ss, sn) in enumerate(sums):
+    for b, (hs, hn, ls, lnn, ss, sn, As, an) in enumerate(sums):
         hr[b] = round(hs / hn, 2) if hn else None
         ln[b] = round(ls / lnn, 3) if lnn else None
         sc[b] = round(ss / sn, 2) if sn else None
-    return Buckets(hr, ln, sc, state)
+        act[b] = round(As / an, 1) if an else None
+    if any(a is not None for a in act):  # posture only where motion is known at all
+        top = [0] * n
+        for b, p, count in conn.execute(
+            "SELECT (epoch_ms - ?1) / ?2 AS b, posture, count(*) FROM tick"
+            " WHERE epoch_ms >= ?1 AND epoch_ms < ?1 + ?2 * ?3 AND posture IS NOT NULL AND posture != 'unknown'"
+            " GROUP BY b, posture", args,
+        ):
+            if count > top[b]:
+                top[b], posture[b] = count, p
+    return Buckets(hr, ln, sc, state, act, posture)
 
 
-def activated_s(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> float:
-    """Time spent activated (or strongly so): one tick stands for its 5 s."""
-    n = conn.execute(
-        "SELECT count(*) FROM tick WHERE epoch_ms >= ? AND epoch_ms < ? AND state IN (?, ?)",
-        (from_ms, to_ms, State.ACTIVATED, State.HIGH),
-    ).fetchone()[0]
+def activated_s(
+    conn: sqlite3.Connection, from_ms: int, to_ms: int, set_aside: Sequence[tuple[int, int]] = ()
+) -> float:
+    """Time spent activated (or strongly so): one tick stands for its 5 s. Ticks inside
+    the ``set_aside`` spans (``[start_ms, end_ms)``, episodes the user said were movement)
+    are not counted."""
+    sql = "SELECT count(*) FROM tick WHERE epoch_ms >= ? AND epoch_ms < ? AND state IN (?, ?)"
+    n = conn.execute(sql, (from_ms, to_ms, State.ACTIVATED, State.HIGH)).fetchone()[0]
+    done: list[tuple[int, int]] = []
+    for a, b in sorted(set_aside):  # merged, so an overlap is not taken off twice
+        a, b = max(a, from_ms, done[-1][1] if done else a), min(b, to_ms)
+        if b > a:
+            n -= conn.execute(sql, (a, b, State.ACTIVATED, State.HIGH)).fetchone()[0]
+            done.append((a, b))
     return n * TICK_MS / 1000
 
 
 # -- episodes -------------------------------------------------------------------------------------
 _EPISODE_SELECT = (
     "SELECT id, onset_ms, peak_ms, end_ms, peak_score, delta_hr_bpm, delta_ln_rmssd, half_recovery_s,"
-    " quality, prolonged FROM episode WHERE status != 'discarded'"
+    " quality, prolonged, motion FROM episode WHERE status != 'discarded'"
 )
 
 
 def _episode(row: sqlite3.Row | tuple, last_tick_ms: int) -> EpisodeRow:
     r = tuple(row)
-    return EpisodeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), last_tick_ms)
+    return EpisodeRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), last_tick_ms, r[10] or "unknown")
 
 
 def episodes_between(conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None) -> list[EpisodeRow]:
@@ -178,7 +233,8 @@ def episode_get(conn: sqlite3.Connection, episode_id: int) -> EpisodeRow | None:
 
 # -- export ----------------------------------------------------------------------------
 TICK_EXPORT_COLUMNS = ("at", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms",
-                       "coverage", "artifact_fraction", "score", "z_hr", "z_ln_rmssd", "calibration")
+                       "coverage", "artifact_fraction", "score", "z_hr", "z_ln_rmssd", "calibration",
+                       "activity_mg", "posture", "cadence_spm", "hr_expected_bpm")
 
 
 def tick_export_rows(conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]:

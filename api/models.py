@@ -94,6 +94,10 @@ class Episode(BaseModel):
     quality: float = Field(description="0..1: share of valid data in the episode")
     tag: TagOut | None = None
     needs_name: bool = Field(description="no name yet: waiting for the user")
+    motion: Literal["still", "moving", "unknown"] = Field(
+        "unknown", description="whether the body was still or moving during it; unknown: the strap gave no motion")
+    set_aside: bool = Field(
+        False, description="named 'i was moving': left out of the regulation statistics (summary counts, minutes activated)")
 
 
 class Moment(BaseModel):
@@ -115,6 +119,10 @@ class ScoreScale(BaseModel):
     activated: float = Field(description="score from which a rise can count as activated")
 
 
+class MotionScale(BaseModel):
+    moving_mg: float = Field(description="a bucket whose mean activity reaches this counts as moving (mg)")
+
+
 class Timeline(BaseModel):
     from_: datetime = Field(alias="from")
     to: datetime
@@ -124,6 +132,10 @@ class Timeline(BaseModel):
     ln_rmssd: list[float | None]
     score: list[float | None]
     score_scale: ScoreScale
+    activity_mg: list[float | None] = Field(
+        description="mean activity per bucket (MAD of the acceleration over 5 s ticks, mg); null: motion unknown")
+    posture: list[str | None] = Field(description="upright | reclined | lying per bucket; null: unknown")
+    motion_scale: MotionScale
     states: list[StateSpan]
     episodes: list[Episode]
     moments: list[Moment]
@@ -149,7 +161,7 @@ class MomentIn(TagIn):
 class Label(BaseModel):
     id: int = Field(description="for renaming and deleting (/api/labels/{id})")
     name: str
-    builtin: bool = Field(description="waiting and bracing: cannot be renamed or deleted")
+    builtin: bool = Field(description="waiting, bracing and 'i was moving': cannot be renamed or deleted")
     uses: int
 
 
@@ -174,11 +186,12 @@ class PartOfDay(BaseModel):
 class Summary(BaseModel):
     from_: datetime = Field(alias="from")
     to: datetime
-    episodes: int
+    episodes: int = Field(description="episodes of activation, not counting those set aside")
+    set_aside: int = Field(0, description="episodes named 'i was moving': left out of every other number here")
     by_label: list[LabelCount] = Field(description="named episodes and moments per label, plus 'not named yet'")
     time_of_day: list[PartOfDay] = Field(description="episode starts: night 0–6, morning 6–12, afternoon 12–18, evening 18–24")
     median_recovery_s: float | None
-    activated_s: float = Field(description="time spent in the activated state")
+    activated_s: float = Field(description="time spent in the activated state, outside episodes set aside")
 
     model_config = ConfigDict(populate_by_name=True)
 

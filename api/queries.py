@@ -18,6 +18,7 @@ from attune.api.models import (
     Episode,
     LabelCount,
     Moment,
+    MotionScale,
     PartOfDay,
     ScoreScale,
     StateSpan,
@@ -28,7 +29,7 @@ from attune.api.models import (
     Week,
     WeekDay,
 )
-from attune.api.tags import Tag, tags_for_episodes, tags_overlapping
+from attune.api.tags import Tag, label_sets_aside, tags_for_episodes, tags_overlapping
 from attune.ingest.events import LinkKind
 from attune.ingest.readers import status_value_parse
 from attune.timeutil import datetime_to_epoch_ms, epoch_ms_to_datetime
@@ -127,7 +128,7 @@ def status_get(conn: sqlite3.Connection, mode: Literal["live", "stored"], watchd
         hr_bpm=hr,
         score=tick.score if fresh_tick else None,
         state=tick.state if fresh_tick else None,
-        state_words=analysis.state_words(tick.state) if fresh_tick else None,
+        state_words=analysis.state_words(tick.state, tick.activity_mg, tick.cadence_spm) if fresh_tick else None,
         calibration=Calibration(**analysis.calibration(conn)),
         now=epoch_ms_to_datetime(now_ms),
     )
@@ -156,6 +157,8 @@ def _episode_model(row: analysis.EpisodeRow, tag: Tag | None) -> Episode:
         quality=round(row.quality, 3),
         tag=_tag_out(tag) if tag else None,
         needs_name=tag is None,
+        motion=row.motion if row.motion in ("still", "moving") else "unknown",
+        set_aside=tag is not None and label_sets_aside(tag.label),
     )
 
 
@@ -217,6 +220,9 @@ def timeline_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, max_points:
         ln_rmssd=buckets.ln_rmssd,
         score=buckets.score,
         score_scale=ScoreScale(min=analysis.SCORE_MIN, max=analysis.SCORE_MAX, activated=analysis.ACTIVATE_SCORE),
+        activity_mg=buckets.activity_mg,
+        posture=buckets.posture,
+        motion_scale=MotionScale(moving_mg=analysis.MOVING_MIN_MG),
         states=states,
         episodes=episodes,
         moments=moments,
@@ -227,11 +233,20 @@ def timeline_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, max_points:
 _PARTS = ("night", "morning", "afternoon", "evening")
 
 
+def set_aside_spans_ms(episodes: list[Episode]) -> list[tuple[int, int]]:
+    """``[start_ms, end_ms)`` of the episodes set aside ("i was moving"), for
+    :func:`analysis.activated_s`: every count of the regulation statistics leaves them out."""
+    return [(datetime_to_epoch_ms(e.start), datetime_to_epoch_ms(e.start) + round(e.duration_s * 1000))
+            for e in episodes if e.set_aside]
+
+
 def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo | None) -> Summary:
     episodes, moments = episodes_and_moments(conn, from_ms, to_ms)
-    named = episodes
+    # "i was moving": movement, not feeling; it counts nowhere but in set_aside
+    named = [e for e in episodes if not e.set_aside]
+    aside = [e for e in episodes if e.set_aside]
     labels = Counter(e.tag.label if e.tag else UNNAMED for e in named)
-    labels.update(m.label for m in moments)
+    labels.update(m.label for m in moments if not label_sets_aside(m.label))
     by_label = [LabelCount(label=k, count=v) for k, v in sorted(labels.items(), key=lambda kv: (kv[0] == UNNAMED, -kv[1], kv[0]))]
     parts = Counter()
     for e in named:
@@ -242,10 +257,11 @@ def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo
         from_=epoch_ms_to_datetime(from_ms),
         to=epoch_ms_to_datetime(to_ms),
         episodes=len(named),
+        set_aside=len(aside),
         by_label=by_label,
         time_of_day=[PartOfDay(part=p, count=parts[p]) for p in _PARTS],  # type: ignore[arg-type]
         median_recovery_s=round(statistics.median(recoveries), 1) if recoveries else None,
-        activated_s=analysis.activated_s(conn, from_ms, to_ms),
+        activated_s=analysis.activated_s(conn, from_ms, to_ms, set_aside_spans_ms(episodes)),
     )
 
 
@@ -280,8 +296,10 @@ def week_get(conn: sqlite3.Connection, last_day: date, tz: ZoneInfo | None = Non
     episodes, moments = episodes_and_moments(conn, bounds[0], bounds[-1])
     counts = [Counter() for _ in range(WEEK_DAYS)]
     by_hour = [0] * 24
-    starts = [(datetime_to_epoch_ms(e.start), e.tag.label if e.tag else None) for e in episodes]
-    starts += [(datetime_to_epoch_ms(m.start), m.label) for m in moments]
+    # "i was moving" takes an episode (or a moment) out of every count, as in summary_get
+    starts = [(datetime_to_epoch_ms(e.start), e.tag.label if e.tag else None) for e in episodes if not e.set_aside]
+    starts += [(datetime_to_epoch_ms(m.start), m.label) for m in moments if not label_sets_aside(m.label)]
+    aside = set_aside_spans_ms(episodes)
     for start_ms, label in starts:
         if not bounds[0] <= start_ms < bounds[-1]:  # began before the week: counted in its own
             continue
@@ -291,7 +309,7 @@ def week_get(conn: sqlite3.Connection, last_day: date, tz: ZoneInfo | None = Non
     days = [WeekDay(
         date=(first + timedelta(days=i)).isoformat(),
         from_=epoch_ms_to_datetime(bounds[i], zone), to=epoch_ms_to_datetime(bounds[i + 1], zone),
-        activated_min=round(analysis.activated_s(conn, bounds[i], bounds[i + 1]) / 60, 1),
+        activated_min=round(analysis.activated_s(conn, bounds[i], bounds[i + 1], aside) / 60, 1),
         **{k: counts[i][k] for k in ("waiting", "bracing", "own", "unnamed")},
     ) for i in range(WEEK_DAYS)]
     return Week(

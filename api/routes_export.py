@@ -25,7 +25,7 @@ router = APIRouter(tags=["export"])
 BEAT_COLUMNS = ("at", "epoch_ms", "rr_ms", "hr_bpm", "segment", "flags")
 TAG_COLUMNS = ("id", "origin", "start", "end", "label", "note")
 EPISODE_COLUMNS = ("id", "start", "end", "peak_at", "duration_s", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
-                   "recovery_s", "half_recovery_s", "quality", "label", "note")
+                   "recovery_s", "half_recovery_s", "quality", "label", "note", "motion")
 _CHUNK_ROWS = 2000
 
 
@@ -44,7 +44,7 @@ def _episode_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Ite
     for e in episodes:
         yield (e.id, e.start.isoformat(), e.end.isoformat() if e.end else None, e.peak_at.isoformat(),
                e.duration_s, e.peak_score, e.delta_hr_bpm, e.delta_ln_rmssd, e.recovery_s, e.half_recovery_s,
-               e.quality, e.tag.label if e.tag else None, e.tag.note if e.tag else None)
+               e.quality, e.tag.label if e.tag else None, e.tag.note if e.tag else None, e.motion)
 
 
 def _tag_rows(conn: sqlite3.Connection, a: int | None, b: int | None) -> Iterator[tuple]:

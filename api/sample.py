@@ -2,9 +2,12 @@
 the analysed databases the API tests and benchmark use.
 
 Beats come from :mod:`attune.signals.simulate` (a realistic day with activation episodes,
-exertion bouts, artifacts and strap-off gaps), are stored like imported beats (one
-``segment`` row per simulated segment, ``source='demo'``) and analysed by the signals
-batch analysis, exactly as ``attune analyze`` would.
+exertion bouts, short walks, artifacts and strap-off gaps), are stored like imported beats
+(one ``segment`` row per simulated segment, ``source='demo'``) with the chest accelerometer
+of the same day (:func:`~attune.signals.simulate.acc_simulate`, stored by
+:func:`~attune.ingest.motion_store.acc_series_store`: moving during walks and exercise,
+still elsewhere) and analysed by the signals batch analysis, exactly as ``attune analyze``
+would.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from attune import timeutil
 from attune.db import db_connect, db_transaction
 from attune.ingest.events import DeviceInfo
 from attune.ingest.exchange import analysis_pending_add
-from attune.ingest.store import series_store
+from attune.ingest.motion_store import acc_series_store
+from attune.ingest.store import device_upsert, series_store
 from attune.signals.batch import analysis_store_span
-from attune.signals.simulate import Simulation, day_simulate
+from attune.signals.simulate import ACC_RATE_HZ, Simulation, acc_simulate, day_simulate
 from attune.timeutil import datetime_to_epoch_ms, epoch_ms_to_datetime, local_tz
 
 SAMPLE_DEVICE = DeviceInfo("SIM:sample-day", "attune sample day", "attune", "simulator", body_location="chest")
@@ -44,15 +48,29 @@ def sim_store(conn: sqlite3.Connection, sim: Simulation) -> int:
     return len(sim)
 
 
+def sim_acc_store(
+    conn: sqlite3.Connection, sim: Simulation, start_ms: int, duration_s: float, *, seed: int, tz: tzinfo,
+    rate_hz: float = ACC_RATE_HZ,
+) -> int:
+    """Store the simulated chest accelerometer of ``sim``'s span (the sample device's, as
+    evenly spaced frames; no commit); returns the number of samples."""
+    epoch_ms, xyz_mg = acc_simulate(sim, start_ms, duration_s, seed=seed, rate_hz=rate_hz, tz=tz)
+    if len(epoch_ms):
+        acc_series_store(conn, epoch_ms, xyz_mg, rate_hz, device_id=device_upsert(conn, SAMPLE_DEVICE))
+    return len(epoch_ms)
+
+
 def sample_span_store(
     conn: sqlite3.Connection, start_ms: int, duration_s: float, *, seed: int, tz: tzinfo | None = None,
-    **options: object,
+    motion: bool = False, **options: object,
 ) -> Simulation:
-    """Simulate ``duration_s`` of beats from ``start_ms``, store them, and analyse the span
-    with the signals batch analysis (replacing its results, as ``attune analyze`` does).
-    ``tz`` (default: this machine's) places the day's rhythm and the baseline's hours."""
+    """Simulate ``duration_s`` of beats from ``start_ms``, store them (with the chest
+    accelerometer when ``motion``), and analyse the span with the signals batch analysis
+    (replacing its results, as ``attune analyze`` does). ``tz`` (default: this machine's)
+    places the day's rhythm and the baseline's hours."""
     zone = tz or local_tz()
-    sim, pending_id = _sample_span_simulate_store(conn, start_ms, duration_s, seed=seed, tz=zone, **options)
+    sim, pending_id = _sample_span_simulate_store(conn, start_ms, duration_s, seed=seed, tz=zone, motion=motion,
+                                                  **options)
     analysis_store_span(conn, start_ms, start_ms + int(duration_s * 1000) + 60_000, tz=zone,
                         pending_done=(pending_id,))
     return sim
@@ -60,12 +78,15 @@ def sample_span_store(
 
 def _sample_span_simulate_store(
     conn: sqlite3.Connection, start_ms: int, duration_s: float, *, seed: int, tz: tzinfo | None,
-    **options: object,
+    motion: bool = False, **options: object,
 ) -> tuple[Simulation, int]:
-    """Store simulated beats and mark their span ``analysis_pending``, in one transaction."""
+    """Store simulated beats (and the accelerometer, when ``motion``) and mark their span
+    ``analysis_pending``, in one transaction."""
     sim = day_simulate(start_ms, duration_s, seed=seed, tz=tz, **options)  # type: ignore[arg-type]
     with db_transaction(conn):
         sim_store(conn, sim)
+        if motion:
+            sim_acc_store(conn, sim, start_ms, duration_s, seed=seed, tz=tz or local_tz())
         pending_id = analysis_pending_add(conn, start_ms, start_ms + int(duration_s * 1000) + 60_000,
                                           "demo sample day")
     return sim, pending_id
@@ -91,13 +112,16 @@ def sample_day_store(conn: sqlite3.Connection, *, seed: int = 2, now_ms: int | N
     yesterday = epoch_ms_to_datetime(now, zone).date() - timedelta(days=1)
     wake = datetime(yesterday.year, yesterday.month, yesterday.day, tzinfo=zone) + timedelta(hours=WAKE_HOUR)
     yesterday_ms = datetime_to_epoch_ms(wake)  # wall-clock arithmetic: 07:00 local, whatever the offset
-    spans: list[tuple[int, float, int, dict[str, object]]] = [(yesterday_ms, WAKE_HOURS * 3600, seed, {})]
+    # yesterday: walks to the kitchen and exercise the heart alone would call activation,
+    # with the accelerometer that shows them as movement (issue 8)
+    spans: list[tuple[int, float, int, dict[str, object]]] = [
+        (yesterday_ms, WAKE_HOURS * 3600, seed, {"n_walks": 3, "motion": True})]
     yesterday_end_ms = yesterday_ms + int(WAKE_HOURS * 3600 * 1000)
     live_ms = now - 5_000  # the live strap takes over from here
     start_ms = max(yesterday_end_ms, live_ms - int(TODAY_MAX_S * 1000))
     if live_ms - start_ms >= TODAY_MIN_S * 1000:
         spans.append((start_ms, (live_ms - start_ms) / 1000, seed + 1,
-                      {"n_activations": 2, "n_exertions": 0, "n_gaps": 0}))
+                      {"n_activations": 2, "n_exertions": 0, "n_gaps": 0, "n_walks": 1, "motion": True}))
     stored = []
     with db_transaction(conn):
         for start, duration_s, span_seed, options in spans:
@@ -110,15 +134,18 @@ def sample_day_store(conn: sqlite3.Connection, *, seed: int = 2, now_ms: int | N
 
 
 def sample_db(
-    path: Path, hours: float = 24, end_ms: int | None = None, seed: int = 1, tz: tzinfo | None = None
+    path: Path, hours: float = 24, end_ms: int | None = None, seed: int = 1, tz: tzinfo | None = None,
+    motion: bool = False,
 ) -> Path:
-    """A database holding ``hours`` of simulated, analysed beats ending at ``end_ms`` (now)."""
+    """A database holding ``hours`` of simulated, analysed beats ending at ``end_ms`` (now),
+    with the simulated chest accelerometer when ``motion``."""
     end_ms = end_ms if end_ms is not None else timeutil.now_ms()
     conn = db_connect(path)
     try:
         n_act = max(1, int(hours * 0.6))  # about one activation every 100 min of day
         sample_span_store(conn, end_ms - int(hours * 3600 * 1000), hours * 3600, seed=seed, tz=tz,
-                          n_activations=n_act, n_exertions=max(0, int(hours // 8)), n_gaps=max(0, int(hours // 12)))
+                          n_activations=n_act, n_exertions=max(0, int(hours // 8)), n_gaps=max(0, int(hours // 12)),
+                          motion=motion)
     finally:
         conn.close()
     return path

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from attune.db import db_transaction
 from attune.timeutil import now_ms
 
-BUILTIN_LABELS = ("waiting", "bracing")
+# "I was moving" (issue 8): the one-tap answer for an episode that was movement, not
+# feeling (most straps give no motion). It is built in like waiting and bracing, and an
+# episode named so is set aside: left out of the regulation statistics (counts by label,
+# time of day, time to settle, minutes activated), shown on the chart as set aside, and
+# back in them as soon as the name is cleared.
+MOVING_LABEL = "i was moving"
+SET_ASIDE_LABELS = frozenset({MOVING_LABEL})
+BUILTIN_LABELS = ("waiting", "bracing", MOVING_LABEL)
 LABEL_MAX_CHARS = 32
 LABELS_MAX_OWN = 50  # the user's own labels: a list to choose from, not a free-text field
 NOTE_MAX_CHARS = 1000
@@ -77,12 +84,24 @@ class LabelInfo:
     uses: int
 
 
+def label_sets_aside(label: str | None) -> bool:
+    """Whether a (normalised) label takes its episode out of the regulation statistics."""
+    return label in SET_ASIDE_LABELS
+
+
 # -- labels -----------------------------------------------------------------------------------
 def label_id_ensure(conn: sqlite3.Connection, name: str) -> int:
-    """The id of a (normalised) label, creating it on first use (within the cap)."""
-    row = conn.execute("SELECT id FROM label WHERE name=?", (name,)).fetchone()
+    """The id of a (normalised) label, creating it on first use (within the cap). Built-ins
+    the schema does not seed (``i was moving``) are created built in, outside the cap."""
+    builtin = name in BUILTIN_LABELS
+    row = conn.execute("SELECT id, builtin FROM label WHERE name=?", (name,)).fetchone()
     if row is not None:
+        if builtin and not row[1]:  # a label of one's own with that name becomes the built-in
+            conn.execute("UPDATE label SET builtin=1 WHERE id=?", (row[0],))
         return row[0]
+    if builtin:
+        return conn.execute("INSERT INTO label(name, builtin, created_epoch_ms) VALUES (?,1,?)",
+                            (name, now_ms())).lastrowid
     own = conn.execute("SELECT count(*) FROM label WHERE builtin=0").fetchone()[0]
     if own >= LABELS_MAX_OWN:
         raise TagError(f"at most {LABELS_MAX_OWN} labels of your own: rename or delete one first")
@@ -126,6 +145,8 @@ def label_rename(conn: sqlite3.Connection, label_id: int, new_name: str) -> Labe
         if current is None:
             return None
         other = conn.execute("SELECT id FROM label WHERE name=? AND id!=?", (name, label_id)).fetchone()
+        if other is None and name in BUILTIN_LABELS:  # renamed to a built-in: merged into it
+            other = (label_id_ensure(conn, name),)
         if other is None:
             conn.execute("UPDATE label SET name=? WHERE id=?", (name, label_id))
             target = label_id

@@ -11,11 +11,13 @@ typed event → SSE kind: payload
 - ``list[Beat]`` (one batch) → ``beats``: beats (the last 300: at, rr_ms, flags), hr_bpm
   (the strap's own, of the last beat)
 - :class:`~attune.ingest.events.StatusEvent` → ``link``: kind, value, at (parse errors stay inside)
-- :class:`~attune.signals.events.Tick` → ``tick``: at, state, state_words, hr_bpm, ln_rmssd,
-  score, calibration
+- :class:`~attune.signals.events.Tick` → ``tick``: at, state, state_words (motion-aware:
+  "walking — not counted"), hr_bpm, ln_rmssd, score, calibration, activity_mg, posture and
+  cadence_spm (null: motion unknown)
 - :class:`~attune.signals.events.StateChanged` → ``state``: at, state, previous, state_words
 - ``EpisodeAnnounced`` / ``EpisodeUpdated`` / ``EpisodeEnded`` → ``episode``: event
-  (started, updated, ended, discarded), id, at (the tick it belongs to), start
+  (started, updated, ended, discarded), id, at (the tick it belongs to), start, motion
+  (still, moving, unknown)
 """
 
 from __future__ import annotations
@@ -47,14 +49,22 @@ def _r(x: float | None, nd: int) -> float | None:
     return None if x is None else round(x, nd)
 
 
+def _posture(posture: str | None) -> str | None:
+    """The posture as the page shows it: null when unknown (no motion, or not classified)."""
+    return None if posture is None or posture == "unknown" else str(posture)
+
+
 def wire_payload(event: WireEvent) -> tuple[str, dict[str, Any]] | None:
     """The SSE ``(kind, data)`` for one typed event; None for what stays inside
     (parse errors, baseline updates, an empty batch of beats)."""
     if isinstance(event, Tick):
         return "tick", {
-            "at": iso(event.epoch_ms), "state": event.state, "state_words": state_words(event.state),
+            "at": iso(event.epoch_ms), "state": event.state,
+            "state_words": state_words(event.state, event.activity_mg, event.cadence_spm),
             "hr_bpm": _r(event.hr_bpm, 1), "ln_rmssd": _r(event.ln_rmssd, 3), "score": _r(event.score, 2),
             "calibration": {"done": event.calibration >= 1.0, "progress": round(min(1.0, event.calibration), 3)},
+            "activity_mg": _r(event.activity_mg, 1), "posture": _posture(event.posture),
+            "cadence_spm": _r(event.cadence_spm, 1),
         }
     if isinstance(event, StateChanged):
         return "state", {"at": iso(event.epoch_ms), "state": event.state, "previous": event.previous,
@@ -63,7 +73,7 @@ def wire_payload(event: WireEvent) -> tuple[str, dict[str, Any]] | None:
         what = ("started" if isinstance(event, EpisodeAnnounced) else "updated" if isinstance(event, EpisodeUpdated)
                 else "ended" if event.episode.status == EpisodeStatus.ENDED else "discarded")
         return "episode", {"event": what, "id": event.episode.id, "at": iso(event.epoch_ms),
-                           "start": iso(event.episode.onset_ms)}
+                           "start": iso(event.episode.onset_ms), "motion": str(event.episode.motion)}
     if isinstance(event, StatusEvent):
         if event.kind == LinkKind.PARSE_ERROR:  # bytes for debugging, nothing for the page
             return None

@@ -17,11 +17,18 @@ realistic previous day). The model, per person and day:
 * **Exertion bouts** (walk, stairs, cycling): HR +25..50 bpm over ~1 min, vagal tone
   x0.2..0.35, 8..25 min, then a two-speed recovery (fast ~1 min, slow ~5 min) as after
   real exercise.
+* **Walks** (to the kitchen, down the corridor; ``n_walks``, none by default): HR +8..14
+  bpm and vagal tone x0.65..0.8 for 2..6 min, the rise the issue-8 data shows for walking
+  (median +12 bpm): from heart rate alone they look like activation.
 * **Artifacts** at a given rate: premature beats (short interval + compensatory pause),
   missed beats (two intervals merged) and extra beats (one interval split).
 * **Gaps**: the strap taken off for minutes (no beats; a new segment afterwards).
 
 Every event is returned with its times, so detection can be scored.
+
+:func:`acc_simulate` gives the same day a chest accelerometer (mg incl. gravity, as a Polar
+H10's): still while sitting (breathing sway and sensor noise), stepping during walks and
+exertion bouts, a reclined stretch in the evening, nothing while the strap is off.
 
 References
 ----------
@@ -52,7 +59,7 @@ _DT_S = 0.25  # model grid step
 class SimEvent:
     """Ground truth for one event (times in Unix ms)."""
 
-    kind: str  # "activation" | "exertion" | "gap"
+    kind: str  # "activation" | "exertion" | "walk" | "gap"
     onset_ms: int
     plateau_end_ms: int  # the event stops driving HR (recovery starts)
     end_ms: int  # roughly back to baseline (3 recovery time constants)
@@ -88,6 +95,9 @@ class Simulation:
 
     def exertions(self) -> list[SimEvent]:
         return [e for e in self.events if e.kind == "exertion"]
+
+    def walks(self) -> list[SimEvent]:
+        return [e for e in self.events if e.kind == "walk"]
 
     def __len__(self) -> int:
         return int(self.rr_ms.size)
@@ -143,6 +153,7 @@ def day_simulate(
     artifact_rate: float = 0.003,
     tz: tzinfo = UTC,
     first_segment_id: int = 1,
+    n_walks: int = 0,
 ) -> Simulation:
     """Simulate one waking day of beats.
 
@@ -155,8 +166,9 @@ def day_simulate(
     seed : int
         Random seed: the same seed gives the same day.
     person : PersonProfile
-    n_activations, n_exertions, n_gaps : int
-        How many activation episodes, exertion bouts and strap-off gaps to place.
+    n_activations, n_exertions, n_gaps, n_walks : int
+        How many activation episodes, exertion bouts, strap-off gaps and short walks to
+        place (walks last, so a day without them is the same day as before they existed).
     artifact_rate : float
         Fraction of beats turned into artifacts (premature, missed, extra in equal parts).
     tz : tzinfo
@@ -187,6 +199,7 @@ def day_simulate(
     exert = _schedule(rng, 1800, duration_s - 3600, n_exertions, (8 * 60, 25 * 60), [], margin)
     act = _schedule(rng, 1800, duration_s - 900, n_activations, (2 * 60, 8 * 60), exert, margin)
     gaps = _schedule(rng, 3600, duration_s - 1800, n_gaps, (5 * 60, 20 * 60), exert + act, 10 * 60)
+    walks = _schedule(rng, 1800, duration_s - 900, n_walks, (2 * 60, 6 * 60), exert + act + gaps, 15 * 60)
 
     events: list[SimEvent] = []
     for a, b in act:
@@ -216,6 +229,18 @@ def day_simulate(
         ln_v += np.log(factor) * np.where(after, rec_v, level)
         events.append(SimEvent("exertion", start_ms + int(a * 1000), start_ms + int(b * 1000),
                                start_ms + int((b + 900) * 1000), round(d_hr, 2), round(factor, 3)))
+
+    for a, b in walks:
+        d_hr = rng.uniform(8, 14)
+        factor = rng.uniform(0.65, 0.8)
+        tau_on, tau_off = 15.0, 60.0
+        rise = 1 - np.exp(-np.clip(t - a, 0, None) / tau_on)
+        fall = (1 - np.exp(-(b - a) / tau_on)) * np.exp(-np.clip(t - b, 0, None) / tau_off)
+        shape = np.where(t < a, 0.0, np.where(t < b, rise, fall))
+        hr += d_hr * shape
+        ln_v += np.log(factor) * shape
+        events.append(SimEvent("walk", start_ms + int(a * 1000), start_ms + int(b * 1000),
+                               start_ms + int((b + 3 * tau_off) * 1000), round(d_hr, 2), round(factor, 3)))
 
     v = np.exp(ln_v)
     mean_rr = 60_000.0 / hr
@@ -254,6 +279,101 @@ def day_simulate(
     epoch = _times(start_ms, rr, segment, seg_start_s)
     events.sort(key=lambda e: e.onset_ms)
     return Simulation(epoch, rr, segment, np.zeros(rr.size, dtype=np.int64), events, art_index)
+
+
+ACC_RATE_HZ = 12.5  # enough for step cadence (< 3.5 Hz) at half the H10's lowest rate's cost
+# Heart-rate rise over rest (bpm) that chest activity (MAD, mg) brings: the Hexoskin chest
+# sessions in ../shared/data (+17 bpm at 60-150 mg, +25 at 150-300 mg, walking ~300 mg,
+# jogging ~790 mg), rounded down towards the textbook 10-20 bpm of walking.
+_EXCESS_MG = (60.0, 100.0, 250.0, 500.0, 800.0)
+_EXCESS_BPM = (6.0, 12.0, 22.0, 35.0, 55.0)
+_MAD_PER_AMPLITUDE = 0.6  # activity of the simulated step bounce per mg of its amplitude (measured)
+
+
+def acc_simulate(
+    sim: Simulation, start_ms: int, duration_s: float, *, seed: int = 0, rate_hz: float = ACC_RATE_HZ,
+    tz: tzinfo = UTC,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A chest accelerometer for a simulated day: ``(epoch_ms int64 (n,), xyz_mg float (n, 3))``
+    at ``rate_hz``, in mg including gravity, over ``[start_ms, start_ms + duration_s)``.
+
+    * Sitting upright (the strap a little tilted on the chest, 8° here): gravity plus
+      breathing sway (~4 mg at the breathing rate) and sensor noise (~10 mg): an activity
+      (MAD, signals.motion) of ~8 mg, as rest on the Hexoskin chest sessions (9 mg).
+    * Walks and exertion bouts: a vertical bounce at the step frequency with a sway at the
+      stride frequency, as strong as the bout's heart-rate rise asks for (``_EXCESS_*``,
+      from the Hexoskin chest sessions): walks 100..115 steps/min and at least 120 mg of
+      activity, exertion a brisk walk (110..125) or, from 450 mg, a run (150..170).
+    * One reclined stretch of 30..60 min in the evening, after 19:00 local where the day
+      reaches it and no walk, exercise or gap is under way (torso 45° back): a posture
+      change each way, still throughout (an activation may fall in it).
+    * Nothing while the strap is off (the simulation's gaps).
+
+    Vectorised over the whole day (a day at 12.5 Hz is 0.7 M samples); the random stream
+    is its own (``seed``), so the beats of ``sim`` are the same with or without it.
+
+    Examples
+    --------
+    >>> sim = day_simulate(1_700_000_000_000, 3600, n_activations=0, n_exertions=0, n_gaps=0, n_walks=1)
+    >>> t, xyz = acc_simulate(sim, 1_700_000_000_000, 3600)
+    >>> len(t) == 3600 * 12.5, xyz.shape[1], 950 < float(np.median(np.linalg.norm(xyz, axis=1))) < 1050
+    (True, 3, True)
+    """
+    rng = np.random.default_rng([seed, 8])
+    n = int(duration_s * rate_hz)
+    t_s = np.arange(n) / rate_hz
+    epoch_ms = start_ms + np.rint(t_s * 1000).astype(np.int64)
+    # torso angle back from upright (rad) and the step bounce (mg, along the torso's long axis)
+    lean = np.zeros(n)
+    bounce = np.zeros(n)
+    sway = np.zeros(n)
+    for e in sim.events:
+        if e.kind not in ("walk", "exertion"):
+            continue
+        i, j = np.searchsorted(epoch_ms, [e.onset_ms, e.plateau_end_ms])
+        if j <= i:
+            continue
+        # as much movement as the heart-rate rise asks for (a little more: the heart
+        # follows the body, not the other way round); a hard bout is a run
+        need_mg = float(np.interp(e.delta_hr_bpm, _EXCESS_BPM, _EXCESS_MG))
+        if e.kind == "walk":
+            activity_mg = max(120.0, need_mg * rng.uniform(1.2, 1.6))
+            spm = rng.uniform(100, 115)
+        else:
+            activity_mg = need_mg * rng.uniform(1.05, 1.25)
+            spm = rng.uniform(150, 170) if activity_mg >= 450 else rng.uniform(110, 125)
+        amp = activity_mg / _MAD_PER_AMPLITUDE
+        f_step = spm / 60.0 * (1 + 0.02 * np.sin(2 * np.pi * t_s[i:j] / 40.0))  # the pace wanders
+        phase = 2 * np.pi * np.cumsum(f_step) / rate_hz + rng.uniform(0, 2 * np.pi)
+        ramp = np.clip((t_s[i:j] - t_s[i]) / 3.0, 0, 1) * np.clip((t_s[j - 1] - t_s[i:j]) / 3.0, 0, 1)
+        bounce[i:j] = ramp * (amp * np.sin(phase) + 0.25 * amp * np.sin(2 * phase + 0.7))
+        sway[i:j] = ramp * 0.5 * amp * np.sin(phase / 2)  # side to side, once a stride
+    # an evening on the sofa: reclined, still, in a quiet stretch of the evening
+    t0_local = epoch_ms_to_datetime(start_ms, tz)
+    evening_s = ((19 - t0_local.hour - t0_local.minute / 60) % 24) * 3600
+    busy = [(e.onset_ms, e.end_ms) for e in sim.events if e.kind != "activation"]  # one may feel on the sofa
+    length_s = rng.uniform(30, 60) * 60
+    for offset_s in np.arange(evening_s, duration_s - length_s, 600.0):
+        a_ms, b_ms = start_ms + int(offset_s * 1000), start_ms + int((offset_s + length_s) * 1000)
+        if all(b_ms <= lo or a_ms >= hi for lo, hi in busy):
+            i, j = np.searchsorted(epoch_ms, [a_ms, b_ms])
+            ramp = np.clip(np.minimum(t_s[i:j] - t_s[i], t_s[j - 1] - t_s[i:j]) / 4.0, 0, 1)
+            lean[i:j] = np.radians(45.0) * ramp
+            break
+    # sensor axes: y along the torso (up = -y, as gravity reads +1000 mg on an upright
+    # strap's y), z out of the chest, x to the side; the strap sits tilted by 8°
+    tilt = np.radians(8.0) + lean
+    resp = 4.0 * np.sin(2 * np.pi * 0.25 * t_s + rng.uniform(0, 2 * np.pi))
+    xyz = np.empty((n, 3))
+    xyz[:, 0] = sway + rng.normal(0, 10.0, n)
+    xyz[:, 1] = (1000.0 + bounce) * np.cos(tilt) + rng.normal(0, 10.0, n)
+    xyz[:, 2] = (1000.0 + bounce) * np.sin(tilt) + resp + rng.normal(0, 10.0, n)
+    # the strap off: no samples (the simulation's gaps)
+    keep = np.ones(n, dtype=bool)
+    for e in sim.events:
+        if e.kind == "gap":
+            keep &= (epoch_ms < e.onset_ms) | (epoch_ms >= e.end_ms)
+    return epoch_ms[keep], xyz[keep]
 
 
 def _artifacts_inject(rr: np.ndarray, segment: np.ndarray, rate: float, rng: np.random.Generator):

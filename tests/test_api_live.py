@@ -138,7 +138,8 @@ def test_pipeline_events_become_live_events() -> None:
     assert all(t["state_words"] and "_" not in t["state_words"] for t in by_kind["tick"])
     last = by_kind["tick"][-1]
     assert last["calibration"] == {"done": True, "progress": 1.0}
-    assert set(last) == {"at", "state", "state_words", "hr_bpm", "ln_rmssd", "score", "calibration"}
+    assert set(last) == {"at", "state", "state_words", "hr_bpm", "ln_rmssd", "score", "calibration",
+                         "activity_mg", "posture", "cadence_spm"}  # motion: null when unknown (issue 8)
 
 
 def test_serve_mode_tails_the_database_for_new_rows(tmp_path: Path) -> None:

@@ -63,3 +63,25 @@ def test_a_week_with_nothing_and_bad_input(client: TestClient) -> None:
     for bad in ({"end": "2026-13-01"}, {"tz": "Mars/Olympus"}, {"end": "0001-01-01"}):
         r = client.get("/api/week", params=bad)
         assert r.status_code == 422 and r.json()["detail"], bad
+
+
+def test_i_was_moving_leaves_the_week_as_it_leaves_the_day(client: TestClient) -> None:
+    """An episode the person said was movement counts nowhere in the week: not by name, not
+    by hour, not in the minutes activated (as /api/summary leaves it out)."""
+    params = {"end": "2026-11-20", "tz": "UTC"}
+    before = client.get("/api/week", params=params).json()
+    eps = client.get("/api/episodes", params={"from": (END - timedelta(days=4)).isoformat(), "to": END.isoformat()}).json()["episodes"]
+    unnamed = [e for e in eps if not e.get("tag")]
+    e = max(unnamed, key=lambda e: e["duration_s"] or 0)
+    assert client.put(f"/api/episodes/{e['id']}/tag", json={"label": "i was moving"}).status_code == 200
+    try:
+        after = client.get("/api/week", params=params).json()
+        assert after["unnamed"] == before["unnamed"] - 1
+        assert sum(after["by_hour"]) == sum(before["by_hour"]) - 1
+        assert after["activated_min"] < before["activated_min"]
+        for d in after["days"]:
+            s = client.get("/api/summary", params={"from": d["from"], "to": d["to"], "tz": "UTC"}).json()
+            assert d["activated_min"] == pytest.approx(s["activated_s"] / 60, abs=0.06)
+    finally:
+        assert client.delete(f"/api/episodes/{e['id']}/tag").status_code in (200, 204)
+    assert client.get("/api/week", params=params).json() == before

@@ -73,8 +73,9 @@ export function episodeMarks(hitboxes, dpr, widthCss = Infinity, charPx = 6.6) {
     const tag = hb.item.episode.tag, cx = hb.cx / dpr;
     let text = "", row = 0;
     if (tag) {
-      const initial = tag.label.slice(0, 1).toUpperCase();
-      const tries = [0, 1, 2].map((r) => [tag.label, r]).concat([0, 1, 2].map((r) => [initial, r]));
+      const name = labelKind(tag.label) === "aside" ? "set aside" : tag.label;  // "I was moving"
+      const initial = name.slice(0, 1).toUpperCase();
+      const tries = [0, 1, 2].map((r) => [name, r]).concat([0, 1, 2].map((r) => [initial, r]));
       for (const [t, r] of tries) {
         const half = (t.length * charPx + 6) / 2;
         if (free(r, cx - half, cx + half)) { text = t; row = r; lastRight[r] = cx + half; break; }

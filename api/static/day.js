@@ -6,7 +6,7 @@ import { toMs } from "./time.js";
 
 // the analysis' tick period (signals): a fetched bucket's mean stands for this many ticks
 const TICK_MS = 5000;
-const SERIES = ["hr_bpm", "ln_rmssd", "score"];
+const SERIES = ["hr_bpm", "ln_rmssd", "score", "activity_mg"];
 
 /** The model of a day from a /api/timeline answer fetched at `fetchedMs`. */
 export function dayFromTimeline(tl, fetchedMs) {
@@ -16,18 +16,23 @@ export function dayFromTimeline(tl, fetchedMs) {
     const a = firstMs + i * bucketMs, b = Math.min(a + bucketMs, fetchedMs);
     return b > a ? Math.max(1, Math.round((b - a) / TICK_MS)) : 0;
   });
-  const counts = Object.fromEntries(SERIES.map((k) => [k, tl[k].map((v, i) => (v == null ? 0 : weights[i]))]));
+  // motion (issue 8): null where it is unknown (an older server sends none: unknown all day)
+  const activity = tl.activity_mg ? [...tl.activity_mg] : tl.score.map(() => null);
+  const posture = tl.posture ? [...tl.posture] : tl.score.map(() => null);
+  const series = { ...tl, activity_mg: activity };
+  const counts = Object.fromEntries(SERIES.map((k) => [k, series[k].map((v, i) => (v == null ? 0 : weights[i]))]));
   return {
     fromMs, toMs: toMs(tl.to), firstMs, bucketMs,
     hr_bpm: [...tl.hr_bpm], ln_rmssd: [...tl.ln_rmssd], score: [...tl.score], counts,
+    activity_mg: activity, posture, motionScale: tl.motion_scale || null,
     scoreScale: tl.score_scale,
     states: tl.states.map((s) => ({ state: s.state, startMs: toMs(s.start), endMs: toMs(s.end) })),
     episodes: [...tl.episodes], moments: [...tl.moments],
   };
 }
 
-/** Fold one live tick ({at, hr_bpm, ln_rmssd, score, state}) into its bucket; false if
- * the tick is not on this day. Open episodes reach as far as the tick. */
+/** Fold one live tick ({at, hr_bpm, ln_rmssd, score, state, activity_mg, posture}) into its
+ * bucket; false if the tick is not on this day. Open episodes reach as far as the tick. */
 export function dayTickAdd(day, tick) {
   const t = toMs(tick.at);
   if (t == null || t < day.fromMs || t >= day.toMs) return false;
@@ -40,6 +45,7 @@ export function dayTickAdd(day, tick) {
     day[k][i] = n ? (day[k][i] * n + v) / (n + 1) : v;
     day.counts[k][i] = n + 1;
   }
+  if (tick.posture != null) day.posture[i] = tick.posture;  // the bucket's latest known posture
   if (tick.state) {
     const a = day.firstMs + i * day.bucketMs, b = Math.min(a + day.bucketMs, day.toMs);
     const last = day.states[day.states.length - 1];

@@ -5,6 +5,7 @@ import { request, query } from "./api.js";
 import { sparkDraw, sparkLayout } from "./spark.js";
 import { durationText, isoLocal, toMs } from "./time.js";
 import { scoreText } from "./scale.js";
+import { motionCapability } from "./motion.js";
 
 const $ = (id) => document.getElementById(id);
 const TREND_WINDOW_MS = 5 * 60e3;
@@ -95,6 +96,8 @@ export function linkRender() {
   else if (s.connection === "reconnecting") { parts.push("looking for the strap"); dot = "wait"; }
   else { parts.push("strap not connected"); }
   if (s.battery_pct != null) parts.push(`battery ${s.battery_pct}%`);
+  const motion = motionCapability(s);  // issue 8: whether the strap gives motion (when the status says)
+  if (motion != null) parts.push(`motion ${motion ? "yes" : "no"}`);
   if (s.contact === false) parts.push("no skin contact");
   $("link-text").textContent = parts.join(" · ");
   $("link-dot").className = `dot ${dot}`;
@@ -154,7 +157,9 @@ export function liveConnect(on) {
   });
   listen("state", (d) => {
     if (!status) return;
-    Object.assign(status, { state: d.state, state_words: d.state_words });
+    // the tick's words know the motion ("walking — not counted"): keep them for its state
+    const words = status.state === d.state && status.state_words ? status.state_words : d.state_words;
+    Object.assign(status, { state: d.state, state_words: words });
     statusRender();
   });
   listen("episode", on.episode);

@@ -10,6 +10,7 @@ import { labelsLoad, sheetInit, sheetIsOpen, sheetOpen } from "./sheet.js";
 import { promptInit, promptOnEpisode, promptOnTag, promptRestore } from "./prompt.js";
 import { weekLoad } from "./week.js";
 import { labelKind, LEGEND_STATES, SCALE_EXPLAINED, STATE_WORDS } from "./scale.js";
+import { BAND_WORDS, bandSummary, episodeMotionWords, isSetAside, labelText, motionKnown, motionSpans, postureChanges } from "./motion.js";
 import { addDays, dateInputValue, durationText, hhmm, isoLocal, isToday, startOfDay, toMs, TZ } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -88,16 +89,49 @@ function canvasSize(canvas) {
 
 function timelineRender() {
   const canvas = $("timeline"), ctx = canvasSize(canvas), day = shown.model;
-  if (!day) { ctx.clearRect(0, 0, canvas.width, canvas.height); shown.hitboxes = []; targetsRender(1); return; }
+  if (!day) {
+    ctx.clearRect(0, 0, canvas.width, canvas.height); shown.hitboxes = []; targetsRender(1); motionBandRender(null); return;
+  }
   const scales = timelineScales(day, canvas.width, canvas.height, window.devicePixelRatio || 1);
   shown.hitboxes = timelineHitboxes(day, scales);
   timelineDraw(ctx, day, scales, shown.hitboxes, color, Date.now(), shown.selected);
   targetsRender(scales.dpr);
+  motionBandRender(day);
   const empty = $("day-empty");
   empty.hidden = !timelineIsEmpty(day);
   empty.textContent = isToday(shown.day)
     ? "Nothing on today's chart yet: it fills in as you wear the strap. ‹ shows earlier days."
     : "Nothing recorded on this day.";
+}
+
+/** The motion band under the chart (motion.js): still and moving where the strap gave
+ * motion, posture changes as ticks, "movement unknown" elsewhere; on the chart's time axis. */
+function motionBandRender(day) {
+  const band = $("motion-band");
+  band.replaceChildren();
+  band.dataset.known = day && motionKnown(day) ? "yes" : "no";
+  if (!day) { band.setAttribute("aria-label", "movement"); return; }
+  const pct = (t) => `${(100 * (t - day.fromMs) / (day.toMs - day.fromMs)).toFixed(3)}%`;
+  const wide = Math.max(1, band.clientWidth);
+  for (const s of motionSpans(day)) {
+    const el = document.createElement("span");
+    el.className = `mb mb-${s.kind}`;
+    el.dataset.motion = s.kind;
+    el.style.left = pct(s.startMs);
+    el.style.width = `${(100 * (s.endMs - s.startMs) / (day.toMs - day.fromMs)).toFixed(3)}%`;
+    // the words where they fit (~100 px), so a stretch without motion says so
+    if (s.kind === "unknown" && wide * (s.endMs - s.startMs) / (day.toMs - day.fromMs) >= 100) el.textContent = BAND_WORDS.unknown;
+    el.title = `${hhmm(s.startMs)}–${hhmm(s.endMs)}: ${BAND_WORDS[s.kind]}`;
+    band.append(el);
+  }
+  for (const c of postureChanges(day)) {
+    const el = document.createElement("i");
+    el.className = "mb-posture";
+    el.style.left = pct(c.atMs);
+    el.title = `${hhmm(c.atMs)}: ${c.from} → ${c.to}`;
+    band.append(el);
+  }
+  band.setAttribute("aria-label", bandSummary(day, hhmm));
 }
 
 function trendRenderNow() { const c = $("trend"); trendRender(c, canvasSize(c), color); }
@@ -115,7 +149,11 @@ function listRender() {
       const e = item.episode;
       when.textContent = e.open ? `since ${hhmm(toMs(e.start))} · still going`
         : `${hhmm(toMs(e.start))}–${hhmm(toMs(e.end))} · ${durationText(e.duration_s)}`;
-      label.textContent = e.tag ? e.tag.label : "needs a name";
+      const motion = document.createElement("span");  // issue 8: whether motion was known
+      motion.className = "motion"; motion.dataset.motion = e.motion || "unknown";
+      motion.textContent = episodeMotionWords(e.motion) + (isSetAside(e) ? " · set aside, not counted" : "");
+      when.append(motion);
+      label.textContent = e.tag ? labelText(e.tag.label) : "needs a name";
       label.className = e.tag ? `label named ep-${labelKind(e.tag.label)}` : "label unnamed";
       button.dataset.episodeId = e.id;
     } else {
@@ -143,12 +181,20 @@ function onTimelineTap(ev) {
   if (item) itemSelect(item);
 }
 
+/** Whether the motion band shows movement somewhere in [aMs, bMs) of the shown day. */
+function movingDuring(aMs, bMs) {
+  return shown.model ? motionSpans(shown.model).some((s) => s.kind === "moving" && s.startMs < bMs && s.endMs > aMs) : false;
+}
+
 // -- one selection for the chart and the list ----------------------------------------------------
 /** Select an episode or moment (from the chart or the list): both show it, and its sheet
  * opens; a stretch of exercise says why it is not counted. */
 function itemSelect(item) {
   if (item.kind === "physical") {
-    toast(`${hhmm(item.startMs)}–${hhmm(item.endMs)}: exercise — not counted. Your heart rate rose with exertion, not with stress.`);
+    // with motion known, say what the strap felt (issue 8); without, as before
+    const felt = movingDuring(item.startMs, item.endMs);
+    toast(felt ? `${hhmm(item.startMs)}–${hhmm(item.endMs)}: moving — not counted. The strap felt you moving: your heart rate rose with it, not with stress.`
+      : `${hhmm(item.startMs)}–${hhmm(item.endMs)}: exercise — not counted. Your heart rate rose with exertion, not with stress.`);
     return;
   }
   shown.selected = itemKey(item);
@@ -186,12 +232,14 @@ function targetsRender(dpr) {
       const mark = marks.get(item);
       text.textContent = mark?.text || "";
       if (mark?.row) text.classList.add(`row-${mark.row + 1}`);
-      b.setAttribute("aria-label", `episode ${hhmm(toMs(e.start))}, ${e.tag ? e.tag.label : "needs a name"}`);
+      b.setAttribute("aria-label", `episode ${hhmm(toMs(e.start))}, ${
+        isSetAside(e) ? "set aside: I was moving" : e.tag ? e.tag.label : "needs a name"}, ${episodeMotionWords(e.motion)}`);
     } else if (item.kind === "moment") {
       b.setAttribute("aria-label", `moment ${hhmm(toMs(item.moment.start))}, ${item.moment.label}`);
     } else {
-      text.textContent = (hb.d1 - hb.d0) / dpr >= 60 ? STATE_WORDS.physical : "";
-      b.setAttribute("aria-label", `${hhmm(item.startMs)}–${hhmm(item.endMs)}, ${STATE_WORDS.physical}`);
+      const words = movingDuring(item.startMs, item.endMs) ? "moving — not counted" : STATE_WORDS.physical;
+      text.textContent = (hb.d1 - hb.d0) / dpr >= 60 ? words : "";
+      b.setAttribute("aria-label", `${hhmm(item.startMs)}–${hhmm(item.endMs)}, ${words}`);
     }
     if (b.dataset.key === shown.selected) b.setAttribute("aria-current", "true");
     b.append(text);
@@ -224,6 +272,12 @@ function legendRender() {
   row("sw-ep-waiting", "waiting");
   row("sw-ep-bracing", "bracing");
   row("sw-ep-own", "your own word");
+  row("sw-ep-aside", "set aside: I was moving (not counted)");
+  // the motion band under the chart (issue 8): what the strap's accelerometer saw
+  row("sw-still", `motion band: ${BAND_WORDS.still}`);
+  row("sw-moving", `motion band: ${BAND_WORDS.moving}`);
+  row("sw-posture", `motion band: ${BAND_WORDS.posture}`);
+  row("sw-mb-unknown", `motion band: ${BAND_WORDS.unknown} (the strap gave no motion)`);
 }
 
 function dayShow(day) {
@@ -286,12 +340,15 @@ async function summaryLoad() {
   const body = $("summary-body");
   body.replaceChildren();
   const p = (text, cls) => { const e = document.createElement("p"); e.textContent = text; if (cls) e.className = cls; body.append(e); return e; };
+  const aside = s.set_aside ? `${s.set_aside} set aside: you were moving (not counted).` : "";
   if (!s.episodes) {
     p(shown.summary === "week" ? "No activation episodes this week." : "No activation episodes on this day.", "muted");
+    if (aside) p(aside, "muted small set-aside");
     return;
   }
   p(`${s.episodes} episode${s.episodes === 1 ? "" : "s"} of activation` +
     (s.activated_s ? `, ${durationText(s.activated_s)} activated in all` : "") + ".");
+  if (aside) p(aside, "muted small set-aside");
   const max = Math.max(1, ...s.by_label.map((r) => r.count));
   for (const r of s.by_label) {
     const row = document.createElement("div"); row.className = "sum-row";

@@ -71,8 +71,9 @@ export const STATE_WORDS = {
 export const LEGEND_STATES = ["settled", "activated", "high", "recovering", "physical", "calibrating", "unknown"];
 
 /** Names the chart colours on its own; any other label is "own". */
-export const LABEL_KINDS = { waiting: "waiting", bracing: "bracing" };
-/** "waiting" | "bracing" | "own" for a named episode, null for an unnamed one. */
+export const LABEL_KINDS = { waiting: "waiting", bracing: "bracing", "i was moving": "aside" };
+/** "waiting" | "bracing" | "aside" ("I was moving": set aside) | "own" for a named episode,
+ * null for an unnamed one. */
 export function labelKind(label) { return label == null ? null : LABEL_KINDS[label.toLowerCase()] || "own"; }
 
 /** The level unrounded (for drawing), clamped to 0–100; null for none. */

@@ -4,11 +4,12 @@ import { request } from "./api.js";
 import { episodeEndMs } from "./day.js";
 import { sparkDraw, sparkLayout, spanLabels } from "./spark.js";
 import { scoreText } from "./scale.js";
+import { episodeMotionWords, isSetAside, MOVING_LABEL, MOVING_TEXT } from "./motion.js";
 import { durationText, HOUR_MS, hhmm, isoLocal, isToday, timeInputValue, toMs } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 const color = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-const BUILTIN = ["waiting", "bracing"];
+const BUILTIN = ["waiting", "bracing", MOVING_LABEL];
 const MOMENT_PAD_MS = 5 * 60e3;   // the sheet's chart: the episode and this much either side
 let savedTimer = null;
 
@@ -26,6 +27,7 @@ export function sheetInit(options) {
   $("sheet-save-next").onclick = () => sheetSave(true);
   $("sheet-cancel").onclick = sheetClose;
   $("sheet-clear").onclick = sheetClear;
+  $("choose-moving").onclick = sheetMoving;
   $("sheet-backdrop").onclick = sheetClose;
   $("sheet-next").onclick = () => { const n = nextUnnamed(); if (n) sheetOpen({ kind: "episode", episode: n }); };
   $("label-other").oninput = () => { if ($("label-other").value.trim()) { chosen = null; choicesRender(); } };
@@ -109,6 +111,7 @@ export function sheetOpen(item) {
   };
   let tag = null, span = [null, null];
   $("moment-times").hidden = true;
+  $("sheet-motion").hidden = item.kind !== "episode";
   if (item.kind === "episode") {
     const e = item.episode;
     tag = e.tag;
@@ -116,6 +119,8 @@ export function sheetOpen(item) {
     span = [toMs(e.start), episodeEndMs(e)];
     // an open episode is still going: when it began, not how long it "lasted"
     $("sheet-when").textContent = e.open ? `since ${hhmm(toMs(e.start))} · still going` : `${hhmm(toMs(e.start))}–${hhmm(toMs(e.end))}`;
+    // issue 8: whether the body was still or moving, or the strap could not tell
+    $("sheet-motion").textContent = episodeMotionWords(e.motion) + (isSetAside(e) ? " · set aside, not counted" : "");
     if (!e.open) add("lasted", durationText(e.duration_s));
     add("peak activation", e.peak_score != null ? scoreText(e.peak_score) : null);
     add("heart rate rise", e.delta_hr_bpm != null ? `+${Math.round(e.delta_hr_bpm)} bpm` : null);
@@ -137,6 +142,9 @@ export function sheetOpen(item) {
     $("moment-from").value = timeInputValue(new Date(end.getTime() - 15 * 60e3));
   }
   chosen = tag ? tag.label : null;
+  // "I was moving": one tap names the episode and sets it aside (episodes only)
+  $("moving-answer").hidden = item.kind !== "episode";
+  $("choose-moving").setAttribute("aria-pressed", String(item.kind === "episode" && isSetAside(item.episode)));
   $("label-other").value = tag && !BUILTIN.includes(tag.label) && !labels.some((l) => l.name === tag.label) ? tag.label : "";
   $("note").value = tag && tag.note ? tag.note : "";
   $("sheet-clear").hidden = !tag;
@@ -258,6 +266,21 @@ async function sheetSave(thenNext) {
     if (open === item) sheetClose();
     savedShow("day-saved", `Saved: ${what}.`);
   }
+}
+
+/** One tap: name the episode "i was moving" (its note kept), which sets it aside from the
+ * counts; the sheet closes and says so. Clearing the name counts it again. */
+async function sheetMoving() {
+  const item = open;
+  if (!item || item.kind !== "episode") return;
+  const note = $("note").value.trim() || null;
+  let episode;
+  try {
+    episode = await request(`/api/episodes/${item.episode.id}/tag`, { method: "PUT", body: { label: MOVING_LABEL, note } });
+  } catch (err) { errorShow(err.message); return; }
+  await Promise.all([labelsLoad(), hooks.changed({ episode })]);
+  if (open === item) sheetClose();
+  savedShow("day-saved", `${hhmm(toMs(item.episode.start))}: “${MOVING_TEXT}” — set aside, not counted. Open it and clear the name to count it again.`);
 }
 
 async function sheetClear() {
