@@ -241,7 +241,7 @@ def cadence_estimate(
     shift = np.divide(0.5 * (y0 - y2), denom, out=np.zeros_like(denom), where=denom < 0)
     lag_s = (best + np.clip(shift, -0.5, 0.5)) / rate_hz
     ok = np.isfinite(best_r) & (best_r >= config.min_step_periodicity)
-    out_spm = np.where(ok, 60.0 / lag_s, 0.0)
+    out_spm = np.where(ok, np.divide(60.0, lag_s, out=np.zeros_like(lag_s), where=lag_s > 0), 0.0)
     out_r = np.where(np.isfinite(best_r), best_r, 0.0)
     return out_spm, out_r
 
@@ -461,3 +461,98 @@ def posture_events(epoch_ms: np.ndarray, posture: np.ndarray, min_dwell_ticks: i
             events.append(PostureEvent(int(epoch_ms[known[prev_end]]), Posture(prev_value), Posture(value)))
         prev_value, prev_end = value, b
     return events
+
+
+# -- streaming ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MotionTick:
+    """The motion of one 5 s tick as the analysis uses it (see :class:`MotionStream`)."""
+
+    epoch_ms: int
+    activity_mg: float  # MAD of the resultant over the tick, mg (rounded to 0.01 mg)
+    cadence_spm: float  # steps/min over 10 s; 0 = no step rhythm; NaN = 10 s not covered
+    posture: Posture  # unknown until the wearer's upright reference is known
+
+
+class MotionStream:
+    """:func:`motion_ticks` for samples that arrive in pieces (a live strap, or a stored
+    series read in chunks): push samples, get the ticks that became final.
+
+    A tick ``t`` is final once a sample at or after ``t`` has arrived (its windows end at
+    ``t``); only valid ticks (enough samples in their 5 s window) are returned: a tick
+    without one is *motion-unknown*. Each number depends only on the samples inside the
+    tick's own windows, computed by :func:`motion_ticks` on the last ``cadence_window_ms``
+    of samples, so any chunking gives the same ticks. Activity and cadence are rounded
+    (0.01 mg, 0.1 steps/min) so that the last bits of a sum or FFT, which may differ with
+    the length of the arrays they were computed in, never reach a threshold decision.
+
+    The upright reference (for posture) is learnt causally: from the first
+    ``min_walk_ticks`` walking ticks of the stream (:func:`upright_reference` on the walking
+    ticks seen so far), or given (learnt from an earlier day). Before it is known, posture
+    is ``unknown``.
+
+    Samples at or before the last sample already taken are dropped (counted in
+    :attr:`samples_dropped`): times must increase.
+    """
+
+    def __init__(self, config: MotionConfig = MotionConfig(), upright_ref: np.ndarray | None = None) -> None:
+        self.config = config
+        self.upright_ref = None if upright_ref is None else np.asarray(upright_ref, float) / np.linalg.norm(upright_ref)
+        self._t = np.zeros(0)
+        self._a = np.zeros((0, 3))
+        self._next_tick: int | None = None  # first tick not yet delivered
+        self._walk_g: list[np.ndarray] = []  # gravity of walking ticks, until the reference is known
+        self.known_through_ms: int | None = None  # time of the last sample taken
+        self.samples_dropped = 0
+
+    def push(self, epoch_ms: np.ndarray, xyz_mg: np.ndarray, rate_hz: float) -> list[MotionTick]:
+        """Add samples (Unix ms, increasing; mg incl. gravity) streamed at ``rate_hz``;
+        return the ticks that became final, in time order."""
+        t = np.asarray(epoch_ms, dtype=np.int64)
+        a = np.asarray(xyz_mg, dtype=float).reshape(-1, 3)
+        if t.size == 0 or not rate_hz or not np.isfinite(rate_hz):
+            return []
+        keep = np.ones(t.size, dtype=bool)
+        last = -np.inf if self.known_through_ms is None else self.known_through_ms
+        # strictly increasing, and after what was taken before
+        keep &= t > np.maximum.accumulate(np.r_[last, t[:-1]])
+        if not keep.all():
+            self.samples_dropped += int((~keep).sum())
+            t, a = t[keep], a[keep]
+            if t.size == 0:
+                return []
+        cfg = self.config
+        if self._next_tick is None:
+            self._next_tick = int(-(-int(t[0]) // cfg.tick_ms) * cfg.tick_ms)
+        self._t = np.concatenate((self._t, t.astype(float)))
+        self._a = np.concatenate((self._a, a))
+        self.known_through_ms = int(t[-1])
+        mt = motion_ticks(self._t, self._a, upright_ref=np.array([0.0, 0.0, 1.0]), config=cfg, rate_hz=rate_hz)
+        new = (mt.epoch_ms >= self._next_tick) & mt.valid
+        out: list[MotionTick] = []
+        for i in np.flatnonzero(new):
+            out.append(self._tick(int(mt.epoch_ms[i]), float(mt.activity_mg[i]), float(mt.cadence_spm[i]),
+                                  mt.gravity_mg[i]))
+        if mt.epoch_ms.size:
+            self._next_tick = max(self._next_tick, int(mt.epoch_ms[-1]) + cfg.tick_ms)
+        # keep what the next ticks' (10 s) windows can still need
+        cut = int(np.searchsorted(self._t, self._next_tick - cfg.tick_ms - cfg.cadence_window_ms, side="right"))
+        if cut:
+            self._t, self._a = self._t[cut:], self._a[cut:]
+        return out
+
+    def _tick(self, epoch_ms: int, activity: float, cadence: float, gravity: np.ndarray) -> MotionTick:
+        cfg = self.config
+        activity = round(activity, 2)
+        cadence = round(cadence, 1) if np.isfinite(cadence) else float("nan")
+        if self.upright_ref is None and cfg.walk_min_spm <= cadence <= cfg.walk_max_spm:
+            self._walk_g.append(gravity)
+            if len(self._walk_g) >= cfg.min_walk_ticks:
+                self.upright_ref = upright_reference(np.array(self._walk_g), np.full(len(self._walk_g), cfg.walk_min_spm),
+                                                     cfg)
+                if self.upright_ref is not None:
+                    self._walk_g = []
+        posture = Posture.UNKNOWN
+        if self.upright_ref is not None:
+            posture = posture_classify(tilt_deg(gravity, self.upright_ref), cfg)[0]
+        return MotionTick(epoch_ms, activity, cadence, Posture(posture))
