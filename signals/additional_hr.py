@@ -57,6 +57,7 @@ class MotionModelConfig:
     moving_mg: float = 60.0  # 60 s activity from which the body counts as moving
     vigorous_mg: float = 400.0  # ... and as exertion (state `physical`): a brisk walk, stairs, a jog
     activity_window_s: float = 60.0  # activity is averaged over the heart rate's 60 s window
+    recovery_s: float = 60.0  # after moving, HR comes down for a minute or two: not counted
     prior_points: tuple[tuple[float, float], ...] = ((60.0, 6.0), (100.0, 12.0), (250.0, 22.0), (500.0, 35.0),
                                                     (800.0, 55.0))
     prior_spread_share: float = 0.5  # s_prior = share x excess + floor

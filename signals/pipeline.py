@@ -124,6 +124,9 @@ class Analyzer:
         self._pending: deque[tuple] = deque()  # beat ticks waiting for their motion
         self._lag_ms = int(mm.max_motion_lag_s * 1000)
         self._act_ms = int(mm.activity_window_s * 1000)
+        self._fast_ms = config.features.fast_window_ms
+        self._recovery_ms = int(mm.recovery_s * 1000)
+        self._moved_ms: int | None = None  # last beat tick that was moving
         self._ortho_ms = int(mm.orthostatic_s * 1000)
         self._posture_run: tuple[Posture, int] = (Posture.UNKNOWN, 0)  # last known posture, ticks held
         self._ortho_until: int | None = None
@@ -223,16 +226,22 @@ class Analyzer:
         while mt and mt[0][0].epoch_ms <= lo:
             mt.popleft()
         here, total, count, ortho = None, 0.0, 0, False
+        fast_lo, fast_total, fast_count = t - self._fast_ms, 0.0, 0
         for m, o in mt:
             if m.epoch_ms > t:
                 break
             total += m.activity_mg
             count += 1
+            if m.epoch_ms > fast_lo:
+                fast_total += m.activity_mg
+                fast_count += 1
             if m.epoch_ms == t:
                 here, ortho = m, o
         if here is None:
             return None
-        return here, total / count, ortho
+        # the heart speeds up within seconds of moving (vagal withdrawal) but its 60 s
+        # average lags: the expectation follows whichever activity is higher
+        return here, max(total / count, fast_total / fast_count), ortho
 
     def _run(self, rows) -> list[Event]:
         events: list[Event] = []
@@ -302,6 +311,10 @@ class Analyzer:
         previous = machine.state
         moving = activity_60 >= mm.moving_mg or ortho
         expected = self.model.expect(activity_60, ortho) if moving else STILL
+        if moving:
+            self._moved_ms = t
+        # heart rate takes a minute or two to come down after moving: not counted either
+        recovering = not moving and self._moved_ms is not None and t - self._moved_ms <= self._recovery_ms
         scored = score_motion(hr, hr_fast, ln, est, expected, cfg.score) if valid else None
         # exertion from the movement itself, not from the heart
         state = machine.step(t, scored, activity_60 >= mm.vigorous_mg)
@@ -322,17 +335,17 @@ class Analyzer:
         self._shown_ms = t
         if scored is not None:
             # moving: only an excess well beyond what the movement explains may be offered
-            suspect = moving and scored.score < mm.high_residual_score
+            suspect = (moving or recovering) and scored.score < mm.high_residual_score
             events += episodes.step(
                 t, state, previous, scored.score, scored.hr_excess_bpm, scored.ln_rmssd_delta,
-                coverage, suspect, machine.transition_from_ms, active=calibrated, moving=moving,
+                coverage, suspect, machine.transition_from_ms, active=calibrated, moving=moving or recovering,
             )
             if calibrated and moving and not ortho and episodes.open_onset_ms is None:
                 self.model.learn(activity_60, hr - est.hr_bpm)
         else:
             events += episodes.step(t, state, previous, None, None, None, coverage, False, None,
-                                    active=calibrated, moving=moving)
-        events += self._quiet_track(t, scored if not moving else None, hr, hr_fast, ln, state, calibrated)
+                                    active=calibrated, moving=moving or recovering)
+        events += self._quiet_track(t, None if moving or recovering else scored, hr, hr_fast, ln, state, calibrated)
         self.ticks_processed += 1
         return events
 
