@@ -385,14 +385,18 @@ def _r(x: float | None, nd: int) -> float | None:
 
 def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time: bool = True) -> dict[str, Any]:
     """The JSON document of ``attune analyze``: ticks and episodes, times in seconds from
-    the first beat (``t_s``), plus ``epoch_ms`` when the input had wall time."""
+    the first beat (``t_s``), plus ``epoch_ms`` when the input had wall time. Every tick
+    carries ``activity_mg``, ``posture``, ``cadence_spm`` and ``hr_expected_bpm`` (``null``
+    when motion is unknown), every episode ``motion`` (still / moving / unknown)."""
     t0 = t0_ms if t0_ms is not None else (result.first_beat_ms or 0)
     ticks = []
     for t in result.ticks:
         row: dict[str, Any] = {"t_s": round((t.epoch_ms - t0) / 1000, 3)}
         if wall_time:
             row["epoch_ms"] = t.epoch_ms
-        row.update(hr_bpm=_r(t.hr_bpm, 2), ln_rmssd=_r(t.ln_rmssd, 4), score=_r(t.score, 3), state=t.state)
+        row.update(hr_bpm=_r(t.hr_bpm, 2), ln_rmssd=_r(t.ln_rmssd, 4), score=_r(t.score, 3), state=t.state,
+                   activity_mg=_r(t.activity_mg, 2), posture=t.posture, cadence_spm=_r(t.cadence_spm, 1),
+                   hr_expected_bpm=_r(t.hr_expected_bpm, 2))
         ticks.append(row)
     episodes = []
     for e in result.episodes:
@@ -407,6 +411,7 @@ def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time
             "duration_s": e.duration_s,
             "half_recovery_s": e.half_recovery_s,
             "prolonged": e.prolonged,
+            "motion": str(e.motion),
         }
         if wall_time:
             row.update(onset_epoch_ms=e.onset_ms, end_epoch_ms=e.end_ms)
@@ -417,13 +422,15 @@ def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time
 
 
 TICK_CSV_COLUMNS = ("t_s", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms",
-                    "score", "coverage", "artifact_fraction")
+                    "score", "coverage", "artifact_fraction", "activity_mg", "posture", "cadence_spm",
+                    "hr_expected_bpm")
 EPISODE_CSV_COLUMNS = ("onset_s", "peak_s", "end_s", "peak_score", "delta_hr_bpm", "delta_ln_rmssd", "quality",
-                       "duration_s", "half_recovery_s", "prolonged")
+                       "duration_s", "half_recovery_s", "prolonged", "motion")
 
 
 def analysis_ticks_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = None, wall_time: bool = True) -> None:
-    """Ticks as CSV (``epoch_ms`` empty when the input had no wall time)."""
+    """Ticks as CSV (``epoch_ms`` empty when the input had no wall time; the motion
+    columns empty when motion is unknown)."""
     t0 = t0_ms if t0_ms is not None else (result.first_beat_ms or 0)
     w = csv.writer(out, lineterminator="\n")
     w.writerow(TICK_CSV_COLUMNS)
@@ -431,7 +438,10 @@ def analysis_ticks_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = 
         w.writerow([round((t.epoch_ms - t0) / 1000, 3), t.epoch_ms if wall_time else "", t.state,
                     *("" if v is None else round(v, 4) for v in (t.hr_bpm, t.hr_fast_bpm, t.rmssd_ms, t.ln_rmssd,
                                                                   t.sdnn_ms, t.score)),
-                    round(t.coverage, 4), round(t.artifact_fraction, 4)])
+                    round(t.coverage, 4), round(t.artifact_fraction, 4),
+                    "" if t.activity_mg is None else round(t.activity_mg, 2), t.posture or "",
+                    "" if t.cadence_spm is None else round(t.cadence_spm, 1),
+                    "" if t.hr_expected_bpm is None else round(t.hr_expected_bpm, 2)])
 
 
 def analysis_episodes_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = None) -> None:

@@ -470,7 +470,7 @@ class MotionTick:
 
     epoch_ms: int
     activity_mg: float  # MAD of the resultant over the tick, mg (rounded to 0.01 mg)
-    cadence_spm: float  # steps/min over 10 s; 0 = no step rhythm; NaN = 10 s not covered
+    cadence_spm: float | None  # steps/min over 10 s; 0 = no step rhythm; None = 10 s not covered
     posture: Posture  # unknown until the wearer's upright reference is known
 
 
@@ -544,8 +544,8 @@ class MotionStream:
     def _tick(self, epoch_ms: int, activity: float, cadence: float, gravity: np.ndarray) -> MotionTick:
         cfg = self.config
         activity = round(activity, 2)
-        cadence = round(cadence, 1) if np.isfinite(cadence) else float("nan")
-        if self.upright_ref is None and cfg.walk_min_spm <= cadence <= cfg.walk_max_spm:
+        cad = round(cadence, 1) if np.isfinite(cadence) else None
+        if self.upright_ref is None and cad is not None and cfg.walk_min_spm <= cad <= cfg.walk_max_spm:
             self._walk_g.append(gravity)
             if len(self._walk_g) >= cfg.min_walk_ticks:
                 self.upright_ref = upright_reference(np.array(self._walk_g), np.full(len(self._walk_g), cfg.walk_min_spm),
@@ -555,4 +555,4 @@ class MotionStream:
         posture = Posture.UNKNOWN
         if self.upright_ref is not None:
             posture = posture_classify(tilt_deg(gravity, self.upright_ref), cfg)[0]
-        return MotionTick(epoch_ms, activity, cadence, Posture(posture))
+        return MotionTick(epoch_ms, activity, cad, Posture(posture))

@@ -326,7 +326,7 @@ class Analyzer:
                 None if scored is None else scored.z_hr,
                 None if scored is None else scored.z_ln_rmssd,
                 est.progress,
-                m.activity_mg, str(m.posture), None if math.isnan(m.cadence_spm) else m.cadence_spm,
+                m.activity_mg, str(m.posture), m.cadence_spm,
                 est.hr_bpm + expected.excess_bpm,
             ))
             if shown != self._shown:
