@@ -527,6 +527,8 @@ class MotionStream:
         self._t = np.concatenate((self._t, t.astype(float)))
         self._a = np.concatenate((self._a, a))
         self.known_through_ms = int(t[-1])
+        if self.known_through_ms < self._next_tick:
+            return []  # no tick became final (an H10 frame is 1.4 s, a tick 5 s)
         mt = motion_ticks(self._t, self._a, upright_ref=np.array([0.0, 0.0, 1.0]), config=cfg, rate_hz=rate_hz)
         new = (mt.epoch_ms >= self._next_tick) & mt.valid
         out: list[MotionTick] = []
