@@ -22,6 +22,9 @@ How the cases are made (../shared/data, see its README):
     arm cranking; walking motion is the stand-in the issue suggests);
   - ``stairs``: GUDB ``walking`` beats with the second bout of steps of session
     ``subject % 6`` (the protocol's stairs-up bout), looped to 2 min;
+  - ``walking+15`` (not a target, a check that movement does not hide everything): the
+    ``walking`` case with the heart rate of its last 60 s raised by 15 bpm (a 10 s ramp;
+    the intervals shortened accordingly), as a stressful call taken walking might;
   - ``jogging``: the treadmill jog of session 003 (even subjects; 784 mg, 155 steps/min)
     or 006 (odd; 406 mg, 154 steps/min), looped to 2 min.
 
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import itertools
 import os
 import tempfile
@@ -58,10 +62,13 @@ from attune.ingest.events import AccSamples
 from attune.signals.batch import AnalysisResult, analysis_beats, analysis_self_calibrated, beats_from_file
 from attune.signals.events import MotionStatus
 from attune.signals.motion import motion_ticks
+from attune.signals.pipeline import DEFAULT_CONFIG, AnalysisConfig
 
 HEX_HZ, HEX_COUNTS_PER_G, RATE_HZ = 64, 256, 25.0
 TASK_MS = 120_000
-GUDB_TASKS = ("sitting", "maths", "walking", "hand_bike", "stairs", "jogging")
+GUDB_TASKS = ("sitting", "maths", "walking", "hand_bike", "stairs", "jogging", "walking+15",
+              "walking after a walk", "walking+15 after a walk")
+WALK_STRESS_BPM = 15.0  # "walking+15": walking with HR raised this much over its last 60 s
 MOVING_TASKS = ("walking", "hand_bike", "stairs", "jogging")
 
 
@@ -154,15 +161,32 @@ def gudb_rr(data: Path) -> dict[tuple[str, str], list[float]]:
 
 
 def gudb_case(data: Path, hexo: Hexoskin, rr: dict, subject: str, task: str, with_motion: bool,
-              workdir: Path) -> Outcome | None:
-    beats_task = "walking" if task == "stairs" else task
+              workdir: Path, config: AnalysisConfig = DEFAULT_CONFIG) -> Outcome | None:
+    history = task.endswith(" after a walk")
+    task = task.removesuffix(" after a walk")
+    beats_task = "walking" if task in ("stairs", "walking+15") else task
     if (subject, beats_task) not in rr or (subject, "sitting") not in rr:
         return None
     sit = rr[(subject, "sitting")]
-    seq = sit * int(np.ceil(3_600_000 / sum(sit)))
+    # the hour before the task: sitting, or (history) 35 min sitting, their own 2-min walk,
+    # then sitting again: the model has seen how their heart answers walking
+    parts = [(sit, 3_600_000, "rest")] if not history else [
+        (sit, 2_100_000, "rest"), (rr[(subject, "walking")], 0, "walk"), (sit, 1_380_000, "rest")]
+    seq: list[float] = []
+    spans = []
+    for piece, ms, kind in parts:
+        n = int(np.ceil(ms / sum(piece))) if ms else 1
+        spans.append((sum(seq), sum(seq) + sum(piece) * n, kind))
+        seq += piece * n
     base_ms = sum(seq)
-    path = workdir / f"{subject}_{task}.csv"
-    path.write_text("rr_ms\n" + "\n".join(f"{x:g}" for x in seq + rr[(subject, beats_task)]) + "\n")
+    path = workdir / f"{subject}_{task}{'_h' if history else ''}.csv"
+    task_rr = list(rr[(subject, beats_task)])
+    if task == "walking+15":  # a stressful call taken walking: +15 bpm (10 s ramp) over the last 60 s
+        ends = np.cumsum(task_rr)
+        since = ends - (ends[-1] - 60_000)
+        extra = WALK_STRESS_BPM * np.clip(since / 10_000, 0, 1)
+        task_rr = (60_000 / (60_000 / np.asarray(task_rr) + extra)).round(1).tolist()
+    path.write_text("rr_ms\n" + "\n".join(f"{x:g}" for x in seq + task_rr) + "\n")
     beats = beats_from_file(path)
     t0 = int(beats.epoch_ms[0]) - int(seq[0])  # the first interval ends at the first beat
     lo, hi = t0 + int(base_ms), int(beats.epoch_ms[-1])
@@ -171,10 +195,11 @@ def gudb_case(data: Path, hexo: Hexoskin, rr: dict, subject: str, task: str, wit
         k = int(subject.split("_")[1])
         sessions = ["003", "004", "005", "006", "007", "008"]
         rest = hexo.rest("003" if k % 2 == 0 else "004")
+        walk = hexo.walking(sessions[k % 6])
         if task in ("sitting", "maths"):
             moving = rest
-        elif task == "walking":
-            moving = hexo.walking(sessions[k % 6])
+        elif task in ("walking", "walking+15"):
+            moving = walk
         elif task == "hand_bike":
             moving = hexo.walking(sessions[(k + 3) % 6])
         elif task == "stairs":
@@ -182,8 +207,9 @@ def gudb_case(data: Path, hexo: Hexoskin, rr: dict, subject: str, task: str, wit
         else:
             session = "003" if k % 2 == 0 else "006"
             moving = hexo.segment(session, *JOG[session])
-        motion = motion_track([(rest, lo - t0), (moving, hi - lo + 30_000)], t0)
-    result = analysis_beats(beats, motion=motion)
+        track = [(rest if kind == "rest" else walk, int(b - a)) for a, b, kind in spans]
+        motion = motion_track(track + [(moving, hi - lo + 30_000)], t0)
+    result = analysis_beats(beats, motion=motion, config=config)
     eps = _overlapping(result, lo, hi)
     return Outcome(bool(eps), tuple(str(e.motion) for e in eps), len(result.episodes))
 
@@ -252,7 +278,8 @@ def stress_case(data: Path, participant: int, tasks: list[tuple[int, int]], with
 
 
 # -- the table ----------------------------------------------------------------------------------------
-def targets_measure(data: Path) -> dict[tuple[str, str, bool], list[Outcome]]:
+def targets_measure(data: Path, config: AnalysisConfig = DEFAULT_CONFIG, stress: bool = True,
+                    without: bool = True) -> dict[tuple[str, str, bool], list[Outcome]]:
     """{(set, task, with_motion): outcomes per person}."""
     hexo = Hexoskin(data)
     rr = gudb_rr(data)
@@ -260,11 +287,13 @@ def targets_measure(data: Path) -> dict[tuple[str, str, bool], list[Outcome]]:
     table: dict[tuple[str, str, bool], list[Outcome]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for task in GUDB_TASKS:
-            for with_motion in (False, True):
+            for with_motion in (False, True) if without else (True,):
                 if task == "stairs" and not with_motion:
                     continue  # the same beats as walking
-                got = [gudb_case(data, hexo, rr, s, task, with_motion, Path(tmp)) for s in subjects]
+                got = [gudb_case(data, hexo, rr, s, task, with_motion, Path(tmp), config) for s in subjects]
                 table[("gudb_dev", task, with_motion)] = [g for g in got if g is not None]
+    if not stress:
+        return table
     labels = stress_labels(data)
     for with_motion in (False, True):
         for p, tasks in sorted(labels.items()):
@@ -287,10 +316,40 @@ def table_format(table: dict[tuple[str, str, bool], list[Outcome]]) -> str:
     return "\n".join(lines)
 
 
+SENSITIVITY = {
+    "moving_mg": (40.0, 80.0),
+    "prior_spread_share": (0.33, 0.67),
+    "high_residual_score": (2.0, 2.5, 3.5),
+    "recovery_s": (30.0, 90.0),
+    "n0_ticks": (30.0, 120.0),
+}
+
+
+def sensitivity_print(data: Path) -> None:
+    """With motion, gudb_dev: offered counts per task with each parameter at a lower and a
+    higher value (the others at their defaults)."""
+    print("| parameter | value | " + " | ".join(GUDB_TASKS) + " |")
+    print("|---|---|" + "---|" * len(GUDB_TASKS))
+    runs = [("(defaults)", None, None)] + [(k, k, v) for k, vs in SENSITIVITY.items() for v in vs]
+    for label, key, value in runs:
+        cfg = DEFAULT_CONFIG
+        if key is not None:
+            cfg = dataclasses.replace(cfg, motion_model=dataclasses.replace(cfg.motion_model, **{key: value}))
+        t = targets_measure(data, cfg, stress=False, without=False)
+        cells = [f"{sum(o.offered for o in t[('gudb_dev', task, True)])}/{len(t[('gudb_dev', task, True)])}"
+                 for task in GUDB_TASKS]
+        print(f"| {label} | {'' if value is None else value} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("ATTUNE_DATA_DIR", "../shared/data")))
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="also: the gudb counts with each motion-model parameter moved by about a third")
     args = parser.parse_args()
+    if args.sensitivity:
+        sensitivity_print(args.data)
+        return
     table = targets_measure(args.data)
     print(table_format(table))
     missing_status = [o for (s, t, m), v in table.items() if not m for o in v for k in o.motion

@@ -27,8 +27,9 @@ as their own moving ticks accumulate; the uncertainty shrinks with it.
 
 Posture: a change from reclined or lying to upright (sit- or lie-to-stand at the chest)
 is followed by an orthostatic HR rise of 10-20 bpm for up to a minute; for
-``orthostatic_s`` after it the expectation gains ``orthostatic_bpm`` (with that much
-uncertainty) and the ticks are neither learnt from nor counted into the baseline.
+``orthostatic_s`` after it the expectation is at least ``orthostatic_bpm`` (with that
+much uncertainty; walking off after standing up raises HR by the larger of the two, not
+their sum) and the ticks are neither learnt from nor counted into the baseline.
 
 The score then uses HR above ``HR_expected`` and lnRMSSD below its expectation, each in
 units of the quiet spread widened by the model's uncertainty (see
@@ -134,9 +135,9 @@ class AdditionalHR:
             w = c.n0_ticks / (c.n0_ticks + self.n[k])
             excess = prior + self.residual_sum[k] / (c.n0_ticks + self.n[k])
             spread = (c.prior_spread_share * prior + c.prior_spread_floor_bpm) * math.sqrt(w)
-        if orthostatic:
-            excess += c.orthostatic_bpm
-            spread = math.hypot(spread, c.orthostatic_bpm)
+        if orthostatic:  # standing up and walking off raise HR together, not on top of each other
+            excess = max(excess, c.orthostatic_bpm)
+            spread = max(spread, c.orthostatic_bpm)
         ln_delta = c.ln_per_bpm * excess
         return Expected(excess, spread, ln_delta, c.ln_spread_share * abs(ln_delta))
 

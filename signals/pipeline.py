@@ -127,6 +127,7 @@ class Analyzer:
         self._fast_ms = config.features.fast_window_ms
         self._recovery_ms = int(mm.recovery_s * 1000)
         self._moved_ms: int | None = None  # last beat tick that was moving
+        self._learn: deque[list] = deque()  # [t, activity_60, HR excess, unclaimed]: held back like quiet ticks
         self._ortho_ms = int(mm.orthostatic_s * 1000)
         self._posture_run: tuple[Posture, int] = (Posture.UNKNOWN, 0)  # last known posture, ticks held
         self._ortho_until: int | None = None
@@ -341,10 +342,19 @@ class Analyzer:
                 coverage, suspect, machine.transition_from_ms, active=calibrated, moving=moving or recovering,
             )
             if calibrated and moving and not ortho and episodes.open_onset_ms is None:
-                self.model.learn(activity_60, hr - est.hr_bpm)
+                self._learn.append([t, activity_60, hr - est.hr_bpm, True])
         else:
             events += episodes.step(t, state, previous, None, None, None, coverage, False, None,
                                     active=calibrated, moving=moving or recovering)
+        onset = episodes.open_onset_ms
+        if onset is not None:
+            for item in self._learn:  # an episode claims its ticks: not how movement alone looks
+                if item[0] >= onset:
+                    item[3] = False
+        while self._learn and self._learn[0][0] <= t - self._holdback_ms:
+            _, a60, excess, ok = self._learn.popleft()
+            if ok:
+                self.model.learn(a60, excess)
         events += self._quiet_track(t, None if moving or recovering else scored, hr, hr_fast, ln, state, calibrated)
         self.ticks_processed += 1
         return events

@@ -151,7 +151,7 @@ def score_motion(
     >>> est = Estimate(65, 4, 65, 5, 3.7, 0.3, 1.0, 1000)
     >>> s = score_motion(85, 87, 3.2, est, Expected(20.0, 6.0, -0.5, 0.25))
     >>> round(s.score, 2), s.hr_excess_bpm
-    (0.04, 0.0)
+    (0.06, 0.0)
     """
     if expected.spread_bpm == 0.0 and expected.excess_bpm == 0.0:
         return score_compute(hr_bpm, hr_fast_bpm, ln_rmssd, baseline, config)
