@@ -240,7 +240,9 @@ def cadence_estimate(
     denom = y0 - 2 * y1 + y2
     shift = np.divide(0.5 * (y0 - y2), denom, out=np.zeros_like(denom), where=denom < 0)
     lag_s = (best + np.clip(shift, -0.5, 0.5)) / rate_hz
-    ok = np.isfinite(best_r) & (best_r >= config.min_step_periodicity)
+    # no local maximum in the step range (a slow drift, a single bend): no step rhythm
+    has_peak = np.isfinite(cand.max(axis=1))
+    ok = has_peak & np.isfinite(best_r) & (best_r >= config.min_step_periodicity)
     out_spm = np.where(ok, np.divide(60.0, lag_s, out=np.zeros_like(lag_s), where=lag_s > 0), 0.0)
     out_r = np.where(np.isfinite(best_r), best_r, 0.0)
     return out_spm, out_r
