@@ -214,6 +214,56 @@ def gudb_case(data: Path, hexo: Hexoskin, rr: dict, subject: str, task: str, wit
     return Outcome(bool(eps), tuple(str(e.motion) for e in eps), len(result.episodes))
 
 
+def gudb_case_cli(data: Path, hexo: Hexoskin, rr: dict, subject: str, task: str, workdir: Path) -> Outcome | None:
+    """The same case through the real CLI: the beats (``epoch_ms,rr_ms``) and the motion
+    (``epoch_ms,x_mg,y_mg,z_mg`` at 25 Hz) written as files, ``attune import`` of both into
+    a fresh database, then ``attune analyze --db`` (which uses the stored motion). The
+    sitting is looped to 90 min: an analysis of stored beats needs an hour of quiet ticks
+    to calibrate (a file analysed alone, 10 min). Needs the ACC importer (issue 8, ingest)."""
+    import json
+    import subprocess
+    import sys
+
+    if (subject, "sitting") not in rr or (subject, "walking" if task == "stairs" else task) not in rr:
+        return None
+    sit = rr[(subject, "sitting")]
+    seq = sit * int(np.ceil(5_400_000 / sum(sit)))
+    task_rr = rr[(subject, "walking" if task == "stairs" else task)]
+    t0 = 1_793_523_600_000  # 2026-11-01 08:00 UTC
+    times = t0 + np.rint(np.cumsum(seq + task_rr)).astype(np.int64)
+    lo, hi = t0 + int(sum(seq)), int(times[-1])
+    beats = workdir / f"{subject}_{task}_beats.csv"
+    beats.write_text("epoch_ms,rr_ms\n" + "".join(f"{t},{r:g}\n" for t, r in zip(times, seq + task_rr, strict=True)))
+    k = int(subject.split("_")[1])
+    rest = hexo.rest("003" if k % 2 == 0 else "004")
+    moving = {"sitting": rest, "maths": rest, "walking": hexo.walking(["003", "004", "005", "006", "007", "008"][k % 6])}[task]
+    motion = motion_track([(rest, lo - t0), (moving, hi - lo + 30_000)], t0)
+    acc = workdir / f"{subject}_{task}_acc.csv"
+    acc.write_text("epoch_ms,x_mg,y_mg,z_mg\n" + "".join(
+        f"{t},{x},{y},{z}\n" for t, (x, y, z) in zip(motion.epoch_ms.tolist(), motion.xyz_mg.tolist(), strict=True)))
+    db = workdir / f"{subject}_{task}.db"
+    cli = [sys.executable, "-m", "attune.cli"]
+    subprocess.run([*cli, "import", str(beats), str(acc), "--db", str(db)], check=True, capture_output=True)
+    out = subprocess.run([*cli, "analyze", "--db", str(db), "--format", "json", "--quiet"], check=True,
+                         capture_output=True, text=True).stdout
+    eps = [e for e in json.loads(out)["episodes"]
+           if e["onset_epoch_ms"] < hi and (e["end_epoch_ms"] if e["end_epoch_ms"] is not None else hi) > lo]
+    return Outcome(bool(eps), tuple(e["motion"] for e in eps), len(eps))
+
+
+def cli_measure(data: Path, tasks: tuple[str, ...] = ("sitting", "maths", "walking")) -> dict[str, list[Outcome]]:
+    hexo = Hexoskin(data)
+    rr = gudb_rr(data)
+    out: dict[str, list[Outcome]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for task in tasks:
+            got = [gudb_case_cli(data, hexo, rr, s, task, Path(tmp)) for s in sorted({s for s, _ in rr})]
+            out[task] = [g for g in got if g is not None]
+            print(f"| gudb_dev via attune import + analyze --db | {task} | "
+                  f"{sum(o.offered for o in out[task])} / {len(out[task])} |", flush=True)
+    return out
+
+
 # -- stress_predict --------------------------------------------------------------------------------
 def stress_labels(data: Path) -> dict[int, list[tuple[int, int]]]:
     """Per participant, the labelled task runs as (start, end) Unix ms, in order."""
@@ -346,7 +396,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("ATTUNE_DATA_DIR", "../shared/data")))
     parser.add_argument("--sensitivity", action="store_true",
                         help="also: the gudb counts with each motion-model parameter moved by about a third")
+    parser.add_argument("--cli", action="store_true",
+                        help="also run sitting/maths/walking (with motion) through attune import + analyze --db")
     args = parser.parse_args()
+    if args.cli:
+        cli_measure(args.data)
+        return
     if args.sensitivity:
         sensitivity_print(args.data)
         return
