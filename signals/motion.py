@@ -254,7 +254,8 @@ def tilt_deg(gravity_mg: np.ndarray, upright_ref: np.ndarray) -> np.ndarray:
     u = np.asarray(upright_ref, dtype=float)
     u = u / np.linalg.norm(u)
     norm = np.linalg.norm(g, axis=1)
-    cos = np.divide(g @ u, norm, out=np.full(norm.shape, np.nan), where=norm > 0)
+    # an elementwise sum, not a BLAS product: the same bits for a row alone or in a batch
+    cos = np.divide((g * u).sum(axis=1), norm, out=np.full(norm.shape, np.nan), where=norm > 0)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
@@ -532,11 +533,8 @@ class MotionStream:
         if self.known_through_ms < self._next_tick:
             return []  # no tick became final (an H10 frame is 1.4 s, a tick 5 s)
         mt = motion_ticks(self._t, self._a, upright_ref=np.array([0.0, 0.0, 1.0]), config=cfg, rate_hz=rate_hz)
-        new = (mt.epoch_ms >= self._next_tick) & mt.valid
-        out: list[MotionTick] = []
-        for i in np.flatnonzero(new):
-            out.append(self._tick(int(mt.epoch_ms[i]), float(mt.activity_mg[i]), float(mt.cadence_spm[i]),
-                                  mt.gravity_mg[i]))
+        idx = np.flatnonzero((mt.epoch_ms >= self._next_tick) & mt.valid)
+        out = self._ticks(mt.epoch_ms[idx], mt.activity_mg[idx], mt.cadence_spm[idx], mt.gravity_mg[idx])
         if mt.epoch_ms.size:
             self._next_tick = max(self._next_tick, int(mt.epoch_ms[-1]) + cfg.tick_ms)
         # keep what the next ticks' (10 s) windows can still need
@@ -545,18 +543,29 @@ class MotionStream:
             self._t, self._a = self._t[cut:], self._a[cut:]
         return out
 
-    def _tick(self, epoch_ms: int, activity: float, cadence: float, gravity: np.ndarray) -> MotionTick:
+    def _ticks(self, epoch_ms: np.ndarray, activity: np.ndarray, cadence: np.ndarray,
+               gravity: np.ndarray) -> list[MotionTick]:
+        """Final ticks, in order: rounded, the upright reference learnt from the walking
+        ticks until it is known (sequentially: the tick that completes it is the first to
+        get a posture), posture classified for the rest at once."""
         cfg = self.config
-        activity = round(activity, 2)
-        cad = round(cadence, 1) if np.isfinite(cadence) else None
-        if self.upright_ref is None and cad is not None and cfg.walk_min_spm <= cad <= cfg.walk_max_spm:
-            self._walk_g.append(gravity)
-            if len(self._walk_g) >= cfg.min_walk_ticks:
-                self.upright_ref = upright_reference(np.array(self._walk_g), np.full(len(self._walk_g), cfg.walk_min_spm),
-                                                     cfg)
-                if self.upright_ref is not None:
-                    self._walk_g = []
-        posture = Posture.UNKNOWN
-        if self.upright_ref is not None:
-            posture = posture_classify(tilt_deg(gravity, self.upright_ref), cfg)[0]
-        return MotionTick(epoch_ms, activity, cad, Posture(posture))
+        activity = np.round(activity, 2)
+        cadence = np.where(np.isfinite(cadence), np.round(cadence, 1), np.nan)
+        posture = np.full(epoch_ms.size, Posture.UNKNOWN, dtype=object)
+        start = 0
+        if self.upright_ref is None:
+            start = epoch_ms.size
+            walking = np.flatnonzero((cadence >= cfg.walk_min_spm) & (cadence <= cfg.walk_max_spm))
+            for j in walking.tolist():
+                self._walk_g.append(gravity[j])
+                if len(self._walk_g) >= cfg.min_walk_ticks:
+                    g = np.array(self._walk_g)
+                    self.upright_ref = upright_reference(g, np.full(len(g), cfg.walk_min_spm), cfg)
+                    if self.upright_ref is not None:
+                        self._walk_g = []
+                        start = j
+                        break
+        if self.upright_ref is not None and start < epoch_ms.size:
+            posture[start:] = posture_classify(tilt_deg(gravity[start:], self.upright_ref), cfg)
+        return [MotionTick(t, a, None if c != c else c, Posture(p)) for t, a, c, p in
+                zip(epoch_ms.tolist(), activity.tolist(), cadence.tolist(), posture.tolist(), strict=True)]
