@@ -35,7 +35,10 @@ consecutive ticks):
     lnRMSSD at least ``-physical_ln_drop`` below (vagal tone nearly gone, as in walking). Left
     after ``physical_exit_dwell_s`` without it, into ``recovering``, which after exertion
     only ever returns to settled (post-exercise tachycardia is not an emotion), at the
-    latest after ``physical_recovery_max_s``.
+    latest after ``physical_recovery_max_s``. With the body's movement known (an
+    accelerometer, see :mod:`attune.signals.additional_hr`) the caller decides exertion
+    from the movement itself (``step(..., exert=...)``) and scores HR above what the
+    movement predicts (:func:`score_motion`).
 
 The two data states are decided outside the machine: ``unknown`` (the tick is not
 valid) and ``calibrating`` (the baseline is not yet personal). The machine holds its
