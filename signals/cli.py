@@ -8,8 +8,9 @@ and nothing is stored. Without one, the database (``--db PATH``, else ``$ATTUNE_
 the default location) is analysed and the results for the span replace what was stored,
 so ``attune import`` + ``attune analyze`` leaves a fully analysed day for the web app;
 accelerometer samples stored for the span (by a strap or an imported ACC file) are used.
-``--motion`` gives a FILE its accelerometer: a CSV ``epoch_ms,x_mg,y_mg,z_mg`` (mg
-including gravity, 12.5-200 Hz) on the same wall clock as the beats.
+``--motion`` gives a FILE its accelerometer, on the same wall clock as the beats: any
+file the ACC importer reads, or at least a CSV ``epoch_ms,x_mg,y_mg,z_mg`` (mg including
+gravity, 12.5-200 Hz).
 The span is half-open, ``[--from, --to)``, as in ``attune export`` and the API.
 
 Only light modules are imported at module level: this module is loaded to build the
@@ -92,6 +93,26 @@ def acc_csv_read(path: Path):
     return AccSamples(t, np.clip(np.rint(xyz), -32768, 32767).astype(np.int16), rate)
 
 
+def motion_file_read(path: Path, tz=None):
+    """The accelerometer file given with ``--motion``: read by the ACC importer's reader
+    (``attune.ingest.formats.acc``, every format ``attune import`` takes) where that exists,
+    else as the generic CSV (:func:`acc_csv_read`). Raises
+    :class:`~attune.errors.UsageError` with one line."""
+    try:
+        from attune.ingest.formats.acc import acc_file_read  # type: ignore[import-not-found]
+    except ImportError:
+        return acc_csv_read(path)
+    from attune.errors import UsageError
+    from attune.ingest.events import AccSamples
+    from attune.ingest.formats import RRFormatError
+
+    try:
+        series = acc_file_read(path, tz=tz)
+    except RRFormatError as exc:
+        raise UsageError(str(exc)) from None
+    return AccSamples(series.epoch_ms, series.xyz_mg, series.rate_hz)
+
+
 @contextmanager
 def _progress_bar(console: Console, enabled: bool):
     if not enabled:
@@ -147,7 +168,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if args.db is not None or args.from_ or args.to:
             console.print("[red]error:[/red] give a FILE or --db/--from/--to, not both")
             return 2
-        motion = acc_csv_read(args.motion) if args.motion is not None else None  # UsageError: one line
+        motion = motion_file_read(args.motion, tz) if args.motion is not None else None  # UsageError: one line
         try:
             beats = beats_from_file(args.file, args.input_format, tz)  # read once
             if motion is not None and not beats.wall_time:

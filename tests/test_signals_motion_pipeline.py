@@ -219,11 +219,15 @@ def test_analyze_file_with_motion_csv(tmp_path, sim, acc):
     r = _attune("analyze", str(beats), "--format", "csv", "--quiet")
     head = r.stdout.splitlines()[0].split(",")
     assert head[-4:] == ["activity_mg", "posture", "cadence_spm", "hr_expected_bpm"]
+    untimed = tmp_path / "untimed.csv"
+    untimed.write_text("rr_ms\n" + "".join(f"{r:.1f}\n" for r in sim.rr_ms[:2000]))
+    r = _attune("analyze", str(untimed), "--motion", str(m))
+    assert r.returncode == 2 and "carries no time" in r.stderr and "Traceback" not in r.stderr
     bad = tmp_path / "bad.csv"
     bad.write_text("t,x\n1,2\n")
     r = _attune("analyze", str(beats), "--motion", str(bad))
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "not an accelerometer CSV" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "bad.csv" in r.stderr.replace("\n", "") and "accelerometer" in r.stderr
 
 
 # -- real chest motion -----------------------------------------------------------------------------
