@@ -23,7 +23,9 @@ walking; its uncertainty ``s_prior`` is half the expected excess (people differ 
 fitness at least that much) plus 2 bpm. ``r_bin`` is the mean of the person's own
 residuals (observed HR excess minus prior) in the tick's activity bin, shrunk to 0 by
 ``n0`` pseudo-ticks, so the expectation moves from the population towards the person
-as their own moving ticks accumulate; the uncertainty shrinks with it.
+as their own moving ticks accumulate; the uncertainty shrinks with it. The analyzer
+hands a moving tick to :meth:`AdditionalHR.learn` only after the episode look-back
+(180 s), and not if an episode claimed it, like the quiet ticks of the baseline.
 
 Posture: a change from reclined or lying to upright (sit- or lie-to-stand at the chest)
 is followed by an orthostatic HR rise of 10-20 bpm for up to a minute; for
