@@ -5,7 +5,9 @@
    the same 5 s cadence — in the same run, asserting the features are the same numbers.
 2. Live: a simulated 24 h stream pushed in strap-sized packets; cost per tick (p50/p99
    per hour of the day) and memory (tracemalloc current per hour, and peak) — both must
-   stay flat.
+   stay flat. Then the same stream with a 25 Hz accelerometer (issue 8: still, with a
+   walking bounce during the simulated exertions) pushed in H10-sized frames of 36
+   samples between the beat packets: per-tick cost with motion against without.
 
     python bench/bench_analyze.py [--data DIR] [--hours 24] [--naive-windows N]
 
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from attune.ingest.events import AccSamples
 from attune.signals.artifacts import BeatCleaner
 from attune.signals.batch import analysis_run
 from attune.signals.events import Tick
@@ -117,6 +120,19 @@ def bench_reanalysis(data: Path, naive_windows: int | None) -> None:
     print(f"result: {len(result.ticks):,} ticks, {len(result.episodes)} episodes")
 
 
+def _motion_day(sim) -> AccSamples:
+    """25 Hz chest motion for a simulated day: gravity + 4 mg noise, and a 1.9 Hz step
+    bounce of 250 mg during every simulated exertion."""
+    t0 = int(sim.epoch_ms[0]) - 20_000
+    t = t0 + np.arange(0, int(sim.epoch_ms[-1]) + 5_000 - t0, 40, dtype=np.int64)
+    xyz = np.random.default_rng(1).normal(0, 4, (t.size, 3))
+    xyz[:, 1] -= 1000.0
+    for e in sim.exertions():
+        m = (t >= e.onset_ms) & (t < e.plateau_end_ms)
+        xyz[m, 1] -= 250 * np.sin(2 * np.pi * 1.9 * (t[m] - e.onset_ms) / 1000)
+    return AccSamples(t, np.rint(xyz).astype(np.int16), 25.0)
+
+
 def bench_live(hours: float) -> None:
     start = morning_ms("2026-03-02", hour=0.0)
     sim = day_simulate(start, hours * 3600, seed=7, n_activations=int(12 * hours / 24) + 1,
@@ -125,9 +141,10 @@ def bench_live(hours: float) -> None:
     sizes = np.where(sim.rr_ms > 650, 1, 2)  # a strap packet carries 1 RR, 2 at higher rates
     print(f"\n== live: simulated {hours:g} h, {n:,} beats, packets of 1-2 RR")
 
-    def stream(trace: bool):
+    def stream(trace: bool, acc: AccSamples | None = None):
         a = Analyzer()
         i = 0
+        j = 0  # next ACC frame (36 samples, as an H10 sends them at 25 Hz)
         per_tick: dict[int, list[float]] = {}
         per_push: dict[int, list[float]] = {}
         mem: dict[int, int] = {}
@@ -136,8 +153,14 @@ def bench_live(hours: float) -> None:
         while i < n:
             k = int(sizes[i])
             t0 = time.perf_counter()
-            events = a.push(sim.epoch_ms[i : i + k], sim.rr_ms[i : i + k], sim.segment_id[i : i + k],
-                            sim.flags[i : i + k])
+            events = []
+            if acc is not None:  # the frames that arrived before this packet
+                stop = int(np.searchsorted(acc.epoch_ms, sim.epoch_ms[min(i + k, n) - 1], side="right"))
+                while j + 36 <= stop:
+                    events += a.push_motion(AccSamples(acc.epoch_ms[j:j + 36], acc.xyz_mg[j:j + 36], 25.0))
+                    j += 36
+            events += a.push(sim.epoch_ms[i : i + k], sim.rr_ms[i : i + k], sim.segment_id[i : i + k],
+                             sim.flags[i : i + k])
             dt = time.perf_counter() - t0
             hour = int((sim.epoch_ms[i] - start) // 3_600_000)
             if not trace:  # the memory pass keeps no per-packet records of its own
@@ -163,6 +186,13 @@ def bench_live(hours: float) -> None:
     all_tick = np.concatenate([np.asarray(v) for v in per_tick.values()]) * 1e3
     print(f"all day: per tick p50 {np.percentile(all_tick, 50):.2f} ms, p99 {np.percentile(all_tick, 99):.2f} ms "
           f"(a tick covers 5 s of data)")
+
+    acc = _motion_day(sim)
+    per_tick_m, _, _, _ = stream(trace=False, acc=acc)
+    all_m = np.concatenate([np.asarray(v) for v in per_tick_m.values()]) * 1e3
+    print(f"with a 25 Hz accelerometer ({len(acc):,} samples in 36-sample frames): per tick p50 "
+          f"{np.percentile(all_m, 50):.2f} ms, p99 {np.percentile(all_m, 99):.2f} ms; "
+          f"p99 ratio with/without motion {np.percentile(all_m, 99) / np.percentile(all_tick, 99):.2f}")
 
     tracemalloc.start()
     _, _, mem, _ = stream(trace=True)

@@ -27,6 +27,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from attune.db import db_transaction
+from attune.ingest.events import AccSamples
+from attune.ingest.motion_store import acc_read
 from attune.ingest.store import beats_read
 from attune.signals.artifacts import BeatCleaner
 from attune.signals.baseline import Baseline
@@ -100,8 +102,11 @@ def analysis_run(
     tz: tzinfo = UTC,
     progress: Progress | None = None,
     chunk_beats: int = CHUNK_BEATS,
+    motion: AccSamples | None = None,
 ) -> AnalysisResult:
-    """Analyse beats given as arrays (arrival order).
+    """Analyse beats given as arrays (arrival order), with the accelerometer samples of
+    the same time when there are any (``motion``: pushed first, see
+    :meth:`~attune.signals.pipeline.Analyzer.push_motion`).
 
     Parameters
     ----------
@@ -122,6 +127,8 @@ def analysis_run(
     epoch = np.asarray(epoch_ms, dtype=np.int64)
     analyzer = Analyzer(config, baseline=baseline, tz=tz)
     result = AnalysisResult(beats=int(epoch.size))
+    if motion is not None:
+        result.collect(analyzer.push_motion(motion))
     if epoch.size:
         result.first_beat_ms, result.last_beat_ms = int(epoch[0]), int(epoch[-1])
     n = epoch.size
@@ -144,6 +151,7 @@ def analysis_self_calibrated(
     config: AnalysisConfig = DEFAULT_CONFIG,
     tz: tzinfo = UTC,
     progress: Progress | None = None,
+    motion: AccSamples | None = None,
 ) -> AnalysisResult:
     """Analyse a recording that comes without history: a first pass learns the
     baseline from the recording's own quiet ticks (as if it were the previous day), the
@@ -160,6 +168,8 @@ def analysis_self_calibrated(
     n = epoch.size
     cleaner, stream = BeatCleaner(cfg.artifacts), FeatureStream(cfg.features)
     first = Analyzer(cfg, tz=tz, ticks=False)  # learns the baseline only
+    if motion is not None:
+        first.push_motion(motion)
     shared: list[TickFeatures] = []
     for i in range(0, n, CHUNK_BEATS):
         sl = slice(i, i + CHUNK_BEATS)
@@ -173,6 +183,8 @@ def analysis_self_calibrated(
     # the second pass scores with the learned baseline, as analysis_run would
     second = Analyzer(cfg, baseline=first.baseline.copy())
     result = AnalysisResult(beats=int(n))
+    if motion is not None:
+        result.collect(second.push_motion(motion))
     if n:
         result.first_beat_ms, result.last_beat_ms = int(epoch[0]), int(epoch[-1])
     for k, f in enumerate(shared[:-1]):
@@ -226,8 +238,10 @@ def analysis_file(
     tz: tzinfo | None = None,
     config: AnalysisConfig = DEFAULT_CONFIG,
     progress: Progress | None = None,
+    motion: AccSamples | None = None,
 ) -> tuple[AnalysisResult, FileBeats]:
-    """Analyse an RR file on its own (self-calibrated, see :func:`analysis_self_calibrated`).
+    """Analyse an RR file on its own (self-calibrated, see :func:`analysis_self_calibrated`),
+    with accelerometer samples of the same wall time if given.
 
     Raises
     ------
@@ -235,7 +249,7 @@ def analysis_file(
         Not an RR file, or no valid RR in it.
     """
     beats = beats_from_file(path, format, tz)
-    return analysis_beats(beats, tz=tz, config=config, progress=progress), beats
+    return analysis_beats(beats, tz=tz, config=config, progress=progress, motion=motion), beats
 
 
 def analysis_beats(
@@ -244,12 +258,13 @@ def analysis_beats(
     tz: tzinfo | None = None,
     config: AnalysisConfig = DEFAULT_CONFIG,
     progress: Progress | None = None,
+    motion: AccSamples | None = None,
 ) -> AnalysisResult:
     """Analyse beats already read by :func:`beats_from_file` (self-calibrated); ``tz``
     (default: the machine's) applies only when the file had wall time, else UTC."""
     zone = (tz or local_tz()) if beats.wall_time else UTC
     return analysis_self_calibrated(beats.epoch_ms, beats.rr_ms, beats.segment_id, beats.flags,
-                                    config=config, tz=zone, progress=progress)
+                                    config=config, tz=zone, progress=progress, motion=motion)
 
 
 # -- the database ------------------------------------------------------------------------------
@@ -292,7 +307,10 @@ def analysis_store_span(
     start = from_ms - SPAN_WARMUP_MS
     baseline = baseline_rebuild(conn, start, config.baseline, zone)
     epoch, rr, seg, flags = _beat_arrays(conn, start, to_ms + SPAN_TAIL_MS + 1)  # to_ms is inclusive here
-    full = analysis_run(epoch, rr, seg, flags, config=config, baseline=baseline, progress=progress)
+    # the accelerometer samples of the same stretch (the first ticks' 10 s windows included)
+    acc = acc_read(conn, start - config.motion.cadence_window_ms, to_ms + SPAN_TAIL_MS + 1)
+    full = analysis_run(epoch, rr, seg, flags, config=config, baseline=baseline, progress=progress,
+                        motion=acc if len(acc) else None)
 
     def inside(t: int) -> bool:
         return from_ms <= t <= to_ms
@@ -367,14 +385,18 @@ def _r(x: float | None, nd: int) -> float | None:
 
 def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time: bool = True) -> dict[str, Any]:
     """The JSON document of ``attune analyze``: ticks and episodes, times in seconds from
-    the first beat (``t_s``), plus ``epoch_ms`` when the input had wall time."""
+    the first beat (``t_s``), plus ``epoch_ms`` when the input had wall time. Every tick
+    carries ``activity_mg``, ``posture``, ``cadence_spm`` and ``hr_expected_bpm`` (``null``
+    when motion is unknown), every episode ``motion`` (still / moving / unknown)."""
     t0 = t0_ms if t0_ms is not None else (result.first_beat_ms or 0)
     ticks = []
     for t in result.ticks:
         row: dict[str, Any] = {"t_s": round((t.epoch_ms - t0) / 1000, 3)}
         if wall_time:
             row["epoch_ms"] = t.epoch_ms
-        row.update(hr_bpm=_r(t.hr_bpm, 2), ln_rmssd=_r(t.ln_rmssd, 4), score=_r(t.score, 3), state=t.state)
+        row.update(hr_bpm=_r(t.hr_bpm, 2), ln_rmssd=_r(t.ln_rmssd, 4), score=_r(t.score, 3), state=t.state,
+                   activity_mg=_r(t.activity_mg, 2), posture=t.posture, cadence_spm=_r(t.cadence_spm, 1),
+                   hr_expected_bpm=_r(t.hr_expected_bpm, 2))
         ticks.append(row)
     episodes = []
     for e in result.episodes:
@@ -389,6 +411,7 @@ def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time
             "duration_s": e.duration_s,
             "half_recovery_s": e.half_recovery_s,
             "prolonged": e.prolonged,
+            "motion": str(e.motion),
         }
         if wall_time:
             row.update(onset_epoch_ms=e.onset_ms, end_epoch_ms=e.end_ms)
@@ -399,13 +422,15 @@ def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time
 
 
 TICK_CSV_COLUMNS = ("t_s", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms",
-                    "score", "coverage", "artifact_fraction")
+                    "score", "coverage", "artifact_fraction", "activity_mg", "posture", "cadence_spm",
+                    "hr_expected_bpm")
 EPISODE_CSV_COLUMNS = ("onset_s", "peak_s", "end_s", "peak_score", "delta_hr_bpm", "delta_ln_rmssd", "quality",
-                       "duration_s", "half_recovery_s", "prolonged")
+                       "duration_s", "half_recovery_s", "prolonged", "motion")
 
 
 def analysis_ticks_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = None, wall_time: bool = True) -> None:
-    """Ticks as CSV (``epoch_ms`` empty when the input had no wall time)."""
+    """Ticks as CSV (``epoch_ms`` empty when the input had no wall time; the motion
+    columns empty when motion is unknown)."""
     t0 = t0_ms if t0_ms is not None else (result.first_beat_ms or 0)
     w = csv.writer(out, lineterminator="\n")
     w.writerow(TICK_CSV_COLUMNS)
@@ -413,7 +438,10 @@ def analysis_ticks_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = 
         w.writerow([round((t.epoch_ms - t0) / 1000, 3), t.epoch_ms if wall_time else "", t.state,
                     *("" if v is None else round(v, 4) for v in (t.hr_bpm, t.hr_fast_bpm, t.rmssd_ms, t.ln_rmssd,
                                                                   t.sdnn_ms, t.score)),
-                    round(t.coverage, 4), round(t.artifact_fraction, 4)])
+                    round(t.coverage, 4), round(t.artifact_fraction, 4),
+                    "" if t.activity_mg is None else round(t.activity_mg, 2), t.posture or "",
+                    "" if t.cadence_spm is None else round(t.cadence_spm, 1),
+                    "" if t.hr_expected_bpm is None else round(t.hr_expected_bpm, 2)])
 
 
 def analysis_episodes_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = None) -> None:

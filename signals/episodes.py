@@ -22,6 +22,10 @@ exertion, not emotion. An episode that lasts ``prolonged_s`` is flagged ``prolon
 Reported per episode: ΔHR (largest 60 s HR rise above baseline), ΔlnRMSSD (largest fall
 below baseline), duration, time from peak to half the peak score (half-recovery), and a
 quality figure = share of valid ticks x their mean window coverage.
+
+**Motion** (:class:`~attune.signals.events.MotionStatus`): ``unknown`` when fewer than half
+of the episode's ticks had accelerometer data; otherwise ``moving`` when at least
+``moving_share`` of those ticks were moving, else ``still``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,15 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from attune.signals.events import Episode, EpisodeAnnounced, EpisodeEnded, EpisodeStatus, EpisodeUpdated, State
+from attune.signals.events import (
+    Episode,
+    EpisodeAnnounced,
+    EpisodeEnded,
+    EpisodeStatus,
+    EpisodeUpdated,
+    MotionStatus,
+    State,
+)
 
 # members read once, for speed (see attune.signals.states)
 SETTLED, ACTIVATED, HIGH, PHYSICAL = State.SETTLED, State.ACTIVATED, State.HIGH, State.PHYSICAL
@@ -48,6 +60,7 @@ class EpisodeConfig:
     prolonged_s: float = 20 * 60.0
     suspicion_clear_s: float = 60.0
     update_peak_step: float = 0.5  # announce a new peak only when it grew this much
+    moving_share: float = 0.25  # share of motion-known ticks moving that makes an episode `moving`
 
 
 @dataclass
@@ -68,6 +81,8 @@ class _Open:
     last_valid_ms: int | None = None
     announced_peak: float = -math.inf
     suspect_ms: int | None = None  # last tick at which exertion was suspected
+    n_motion: int = 0  # ticks with motion known
+    n_moving: int = 0  # ... of which moving
 
 
 class EpisodeTracker:
@@ -77,7 +92,7 @@ class EpisodeTracker:
         self.config = config
         self.tick_ms = tick_ms
         # recent ticks for the onset look-back: (epoch_ms, score or None, coverage, ΔHR,
-        # ΔlnRMSSD, exertion suspected)
+        # ΔlnRMSSD, exertion suspected, moving: None = motion unknown)
         self._recent: deque[tuple] = deque(maxlen=int(config.lookback_s * 1000 // tick_ms) + 1)
         self._open: _Open | None = None
 
@@ -97,6 +112,7 @@ class EpisodeTracker:
         suspect_exertion: bool,
         settled_from_ms: int | None,
         active: bool = True,
+        moving: bool | None = None,
     ) -> list:
         """Advance one tick; ``state``/``previous`` are the machine's states after/before it.
 
@@ -105,11 +121,14 @@ class EpisodeTracker:
         """
         cfg = self.config
         events: list = []
-        self._recent.append((epoch_ms, score, coverage, delta_hr, delta_ln, suspect_exertion))
+        self._recent.append((epoch_ms, score, coverage, delta_hr, delta_ln, suspect_exertion, moving))
         ep = self._open
         if ep is not None:
             # account for this tick
             ep.n_ticks += 1
+            if moving is not None:
+                ep.n_motion += 1
+                ep.n_moving += moving
             if score is not None:
                 ep.n_valid += 1
                 ep.coverage_sum += coverage
@@ -163,12 +182,14 @@ class EpisodeTracker:
             if s > peak_s:
                 peak_t, peak_s = t, s
         suspected = [x[0] for x in valid if x[5]]
+        motion = [x[6] for x in ticks if x[0] >= onset and x[6] is not None]
         return _Open(
             onset_ms=onset, peak_ms=peak_t, peak_score=peak_s,
             delta_hr=max(x[3] for x in valid), delta_ln=min(x[4] for x in valid),
             half_recovery_ms=None, n_ticks=n_inside, n_valid=len(valid),
             coverage_sum=sum(x[2] for x in valid), last_valid_ms=epoch_ms,
             suspect_ms=suspected[-1] if suspected else None,
+            n_motion=len(motion), n_moving=sum(motion),
         )
 
     def _maybe_announce(self, ep: _Open, epoch_ms: int, state: str, suspect: bool, score: float) -> list:
@@ -225,5 +246,11 @@ class EpisodeTracker:
             delta_hr_bpm=round(ep.delta_hr, 6) if math.isfinite(ep.delta_hr) else 0.0,
             delta_ln_rmssd=round(ep.delta_ln, 6) if math.isfinite(ep.delta_ln) else 0.0,
             half_recovery_s=half, quality=round(min(1.0, quality), 4), prolonged=ep.prolonged, status=status,
+            motion=self._motion(ep),
         )
+
+    def _motion(self, ep: _Open) -> MotionStatus:
+        if ep.n_ticks == 0 or 2 * ep.n_motion < ep.n_ticks:
+            return MotionStatus.UNKNOWN
+        return MotionStatus.MOVING if ep.n_moving >= self.config.moving_share * ep.n_motion else MotionStatus.STILL
 

@@ -7,11 +7,17 @@ Wire it as a recorder listener::
     recorder.add_listener(live.push)
     live.add_listener(lambda events: ...)   # typed events, see attune.signals.events
     ...
+    live.push_motion(acc_samples)           # accelerometer samples as stored (optional)
     live.close()                            # at the end of the recording
 
 :meth:`LivePipeline.push` runs synchronously in the recorder's asyncio loop, inside the
 recorder's open transaction: it writes through the same connection and never commits
 (the recorder commits every 0.5 s) unless it owns the connection.
+
+Motion (a strap with an accelerometer): :meth:`LivePipeline.push_motion` with the samples
+as they are stored, interleaved with the beats in any order; once motion has arrived, a
+beat tick waits for its motion up to ``MotionModelConfig.max_motion_lag_s`` (see
+:mod:`attune.signals.pipeline`).
 
 Latency: an interval is final 16 beats after it (two cleaning passes; ~14 s at 70 bpm)
 and a tick once every interval up to it is; a tick is therefore published ~15-20 s
@@ -31,7 +37,7 @@ from collections.abc import Callable, Sequence
 from datetime import tzinfo
 
 from attune.db import db_transaction
-from attune.ingest.events import Beat
+from attune.ingest.events import AccSamples, Beat
 from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
 from attune.signals.pipeline import DEFAULT_CONFIG, AnalysisConfig, Analyzer
 from attune.signals.storage import (
@@ -90,11 +96,20 @@ class LivePipeline:
         """Analyse newly stored beats (the recorder's listener signature)."""
         if self.closed or not beats:
             return []
+        return self._publish(self._analyzer_for(beats[0].epoch_ms).push_beats(beats))
+
+    def push_motion(self, samples: AccSamples) -> list[Event]:
+        """Analyse newly stored accelerometer samples (time order)."""
+        if self.closed or not len(samples):
+            return []
+        return self._publish(self._analyzer_for(int(samples.epoch_ms[0])).push_motion(samples))
+
+    def _analyzer_for(self, first_ms: int) -> Analyzer:
         if self._analyzer is None:
-            # the baseline as it stood before these beats (a restart continues from it)
-            baseline = baseline_rebuild(self.conn, beats[0].epoch_ms, self.config.baseline, self.tz)
+            # the baseline as it stood before this data (a restart continues from it)
+            baseline = baseline_rebuild(self.conn, first_ms, self.config.baseline, self.tz)
             self._analyzer = Analyzer(self.config, baseline=baseline)
-        return self._publish(self._analyzer.push_beats(beats))
+        return self._analyzer
 
     def close(self) -> list[Event]:
         """End of the recording: deliver the last ticks and close an open episode."""

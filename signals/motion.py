@@ -240,8 +240,10 @@ def cadence_estimate(
     denom = y0 - 2 * y1 + y2
     shift = np.divide(0.5 * (y0 - y2), denom, out=np.zeros_like(denom), where=denom < 0)
     lag_s = (best + np.clip(shift, -0.5, 0.5)) / rate_hz
-    ok = np.isfinite(best_r) & (best_r >= config.min_step_periodicity)
-    out_spm = np.where(ok, 60.0 / lag_s, 0.0)
+    # no local maximum in the step range (a slow drift, a single bend): no step rhythm
+    has_peak = np.isfinite(cand.max(axis=1))
+    ok = has_peak & np.isfinite(best_r) & (best_r >= config.min_step_periodicity)
+    out_spm = np.where(ok, np.divide(60.0, lag_s, out=np.zeros_like(lag_s), where=lag_s > 0), 0.0)
     out_r = np.where(np.isfinite(best_r), best_r, 0.0)
     return out_spm, out_r
 
@@ -252,7 +254,8 @@ def tilt_deg(gravity_mg: np.ndarray, upright_ref: np.ndarray) -> np.ndarray:
     u = np.asarray(upright_ref, dtype=float)
     u = u / np.linalg.norm(u)
     norm = np.linalg.norm(g, axis=1)
-    cos = np.divide(g @ u, norm, out=np.full(norm.shape, np.nan), where=norm > 0)
+    # an elementwise sum, not a BLAS product: the same bits for a row alone or in a batch
+    cos = np.divide((g * u).sum(axis=1), norm, out=np.full(norm.shape, np.nan), where=norm > 0)
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
@@ -461,3 +464,108 @@ def posture_events(epoch_ms: np.ndarray, posture: np.ndarray, min_dwell_ticks: i
             events.append(PostureEvent(int(epoch_ms[known[prev_end]]), Posture(prev_value), Posture(value)))
         prev_value, prev_end = value, b
     return events
+
+
+# -- streaming ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class MotionTick:
+    """The motion of one 5 s tick as the analysis uses it (see :class:`MotionStream`)."""
+
+    epoch_ms: int
+    activity_mg: float  # MAD of the resultant over the tick, mg (rounded to 0.01 mg)
+    cadence_spm: float | None  # steps/min over 10 s; 0 = no step rhythm; None = 10 s not covered
+    posture: Posture  # unknown until the wearer's upright reference is known
+
+
+class MotionStream:
+    """:func:`motion_ticks` for samples that arrive in pieces (a live strap, or a stored
+    series read in chunks): push samples, get the ticks that became final.
+
+    A tick ``t`` is final once a sample at or after ``t`` has arrived (its windows end at
+    ``t``); only valid ticks (enough samples in their 5 s window) are returned: a tick
+    without one is *motion-unknown*. Each number depends only on the samples inside the
+    tick's own windows, computed by :func:`motion_ticks` on the last ``cadence_window_ms``
+    of samples, so any chunking gives the same ticks. Activity and cadence are rounded
+    (0.01 mg, 0.1 steps/min) so that the last bits of a sum or FFT, which may differ with
+    the length of the arrays they were computed in, never reach a threshold decision.
+
+    The upright reference (for posture) is learnt causally: from the first
+    ``min_walk_ticks`` walking ticks of the stream (:func:`upright_reference` on the walking
+    ticks seen so far), or given (learnt from an earlier day). Before it is known, posture
+    is ``unknown``.
+
+    Samples at or before the last sample already taken are dropped (counted in
+    :attr:`samples_dropped`): times must increase.
+    """
+
+    def __init__(self, config: MotionConfig = MotionConfig(), upright_ref: np.ndarray | None = None) -> None:
+        self.config = config
+        self.upright_ref = None if upright_ref is None else np.asarray(upright_ref, float) / np.linalg.norm(upright_ref)
+        self._t = np.zeros(0)
+        self._a = np.zeros((0, 3))
+        self._next_tick: int | None = None  # first tick not yet delivered
+        self._walk_g: list[np.ndarray] = []  # gravity of walking ticks, until the reference is known
+        self.known_through_ms: int | None = None  # time of the last sample taken
+        self.samples_dropped = 0
+
+    def push(self, epoch_ms: np.ndarray, xyz_mg: np.ndarray, rate_hz: float) -> list[MotionTick]:
+        """Add samples (Unix ms, increasing; mg incl. gravity) streamed at ``rate_hz``;
+        return the ticks that became final, in time order."""
+        t = np.asarray(epoch_ms, dtype=np.int64)
+        a = np.asarray(xyz_mg, dtype=float).reshape(-1, 3)
+        if t.size == 0 or not rate_hz or not np.isfinite(rate_hz):
+            return []
+        keep = np.ones(t.size, dtype=bool)
+        last = -np.inf if self.known_through_ms is None else self.known_through_ms
+        # strictly increasing, and after what was taken before
+        keep &= t > np.maximum.accumulate(np.r_[last, t[:-1]])
+        if not keep.all():
+            self.samples_dropped += int((~keep).sum())
+            t, a = t[keep], a[keep]
+            if t.size == 0:
+                return []
+        cfg = self.config
+        if self._next_tick is None:
+            self._next_tick = int(-(-int(t[0]) // cfg.tick_ms) * cfg.tick_ms)
+        self._t = np.concatenate((self._t, t.astype(float)))
+        self._a = np.concatenate((self._a, a))
+        self.known_through_ms = int(t[-1])
+        if self.known_through_ms < self._next_tick:
+            return []  # no tick became final (an H10 frame is 1.4 s, a tick 5 s)
+        mt = motion_ticks(self._t, self._a, upright_ref=np.array([0.0, 0.0, 1.0]), config=cfg, rate_hz=rate_hz)
+        idx = np.flatnonzero((mt.epoch_ms >= self._next_tick) & mt.valid)
+        out = self._ticks(mt.epoch_ms[idx], mt.activity_mg[idx], mt.cadence_spm[idx], mt.gravity_mg[idx])
+        if mt.epoch_ms.size:
+            self._next_tick = max(self._next_tick, int(mt.epoch_ms[-1]) + cfg.tick_ms)
+        # keep what the next ticks' (10 s) windows can still need
+        cut = int(np.searchsorted(self._t, self._next_tick - cfg.tick_ms - cfg.cadence_window_ms, side="right"))
+        if cut:
+            self._t, self._a = self._t[cut:], self._a[cut:]
+        return out
+
+    def _ticks(self, epoch_ms: np.ndarray, activity: np.ndarray, cadence: np.ndarray,
+               gravity: np.ndarray) -> list[MotionTick]:
+        """Final ticks, in order: rounded, the upright reference learnt from the walking
+        ticks until it is known (sequentially: the tick that completes it is the first to
+        get a posture), posture classified for the rest at once."""
+        cfg = self.config
+        activity = np.round(activity, 2)
+        cadence = np.where(np.isfinite(cadence), np.round(cadence, 1), np.nan)
+        posture = np.full(epoch_ms.size, Posture.UNKNOWN, dtype=object)
+        start = 0
+        if self.upright_ref is None:
+            start = epoch_ms.size
+            walking = np.flatnonzero((cadence >= cfg.walk_min_spm) & (cadence <= cfg.walk_max_spm))
+            for j in walking.tolist():
+                self._walk_g.append(gravity[j])
+                if len(self._walk_g) >= cfg.min_walk_ticks:
+                    g = np.array(self._walk_g)
+                    self.upright_ref = upright_reference(g, np.full(len(g), cfg.walk_min_spm), cfg)
+                    if self.upright_ref is not None:
+                        self._walk_g = []
+                        start = j
+                        break
+        if self.upright_ref is not None and start < epoch_ms.size:
+            posture[start:] = posture_classify(tilt_deg(gravity[start:], self.upright_ref), cfg)
+        return [MotionTick(t, a, None if c != c else c, Posture(p)) for t, a, c, p in
+                zip(epoch_ms.tolist(), activity.tolist(), cadence.tolist(), posture.tolist(), strict=True)]

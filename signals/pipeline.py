@@ -12,6 +12,22 @@ chunked; the per-tick loop is sequential and sees the same ticks in the same ord
 
 Quiet ticks enter the baseline after a hold-back of ``EpisodeConfig.lookback_s``: an
 episode found later may claim them for its onset, and ticks of an episode never count.
+
+Motion (:meth:`Analyzer.push_motion`, accelerometer samples as stored) goes through a
+:class:`~attune.signals.motion.MotionStream` onto the same 5 s grid. A beat tick whose
+motion tick exists is scored against what its movement predicts
+(:mod:`attune.signals.additional_hr`); one without (no accelerometer samples in its
+window) is *motion-unknown* and scored by the heart-rate-only rules, exactly as if no
+motion had ever been pushed.
+
+The hold rule (live = batch with motion): once any motion has been pushed, a beat tick
+``t`` waits until the motion is known up to ``t`` (a sample at or after ``t`` arrived), or
+until a beat tick ``MotionModelConfig.max_motion_lag_s`` later exists (the motion stream is
+behind or has stopped: ``t`` goes on motion-unknown), or :meth:`Analyzer.finish`. Batch
+pushes all motion first; live gives the same result whenever the strap's motion arrives
+no more than ``max_motion_lag_s`` (of data time) behind its beats and starts before the
+first beat tick is final. Before any motion was pushed nothing waits (a strap without an
+accelerometer costs no latency).
 """
 
 from __future__ import annotations
@@ -24,13 +40,15 @@ from datetime import UTC, tzinfo
 
 import numpy as np
 
-from attune.ingest.events import Beat
+from attune.ingest.events import AccSamples, Beat
+from attune.signals.additional_hr import STILL, AdditionalHR, MotionModelConfig
 from attune.signals.artifacts import ArtifactConfig, BeatCleaner
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.episodes import EpisodeConfig, EpisodeTracker
 from attune.signals.events import BaselineSampled, BaselineUpdated, Event, State, StateChanged, Tick
 from attune.signals.features import FeatureConfig, FeatureStream, TickFeatures
-from attune.signals.states import ScoreConfig, StateConfig, StateMachine, score_compute
+from attune.signals.motion import MotionConfig, MotionStream, MotionTick, Posture
+from attune.signals.states import ScoreConfig, StateConfig, StateMachine, score_compute, score_motion
 
 # members read once, for speed (see attune.signals.states)
 SETTLED, RECOVERING, PHYSICAL, CALIBRATING, UNKNOWN = State.SETTLED, State.RECOVERING, State.PHYSICAL, State.CALIBRATING, State.UNKNOWN
@@ -46,6 +64,8 @@ class AnalysisConfig:
     score: ScoreConfig = field(default_factory=ScoreConfig)
     states: StateConfig = field(default_factory=StateConfig)
     episodes: EpisodeConfig = field(default_factory=EpisodeConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    motion_model: MotionModelConfig = field(default_factory=MotionModelConfig)
 
 
 DEFAULT_CONFIG = AnalysisConfig()  # shared by live and batch: one set of parameters
@@ -96,12 +116,47 @@ class Analyzer:
         self._shown: str | None = None
         self._shown_ms = 0
         self.ticks_processed = 0
+        # motion
+        mm = config.motion_model
+        self.motion = MotionStream(config.motion)
+        self.model = AdditionalHR(mm)
+        self._mticks: deque[tuple[MotionTick, bool]] = deque()  # (motion tick, orthostatic), time order
+        self._pending: deque[tuple] = deque()  # beat ticks waiting for their motion
+        self._lag_ms = int(mm.max_motion_lag_s * 1000)
+        self._act_ms = int(mm.activity_window_s * 1000)
+        self._fast_ms = config.features.fast_window_ms
+        self._recovery_ms = int(mm.recovery_s * 1000)
+        self._moved_ms: int | None = None  # last beat tick that was moving
+        self._learn: deque[list] = deque()  # [t, activity_60, HR excess, unclaimed]: held back like quiet ticks
+        self._ortho_ms = int(mm.orthostatic_s * 1000)
+        self._posture_run: tuple[Posture, int] = (Posture.UNKNOWN, 0)  # last known posture, ticks held
+        self._ortho_until: int | None = None
 
     # -- input ---------------------------------------------------------------------------
     def push(self, epoch_ms: np.ndarray, rr_ms: np.ndarray, segment_id: np.ndarray, flags: np.ndarray) -> list[Event]:
         """Add beats (arrays, arrival order); return the events that became final."""
         batch = self.cleaner.push(epoch_ms, rr_ms, segment_id, flags)
         return self._on_ticks(self.features.push(batch))
+
+    def push_motion(self, samples: AccSamples) -> list[Event]:
+        """Add accelerometer samples (time order, as stored); return the events that
+        became final (beat ticks that were waiting for this motion)."""
+        if not len(samples):
+            return []
+        for m in self.motion.push(samples.epoch_ms, samples.xyz_mg, samples.rate_hz):
+            p = m.posture
+            if p != Posture.UNKNOWN:
+                last, held = self._posture_run
+                if p == last:
+                    self._posture_run = (p, held + 1)
+                else:
+                    # sit- or lie-to-stand: an orthostatic HR rise follows for up to a minute
+                    if p == Posture.UPRIGHT and last in (Posture.RECLINED, Posture.LYING) and held >= 2:
+                        self._ortho_until = m.epoch_ms + self._ortho_ms
+                    self._posture_run = (p, 1)
+            ortho = self._ortho_until is not None and m.epoch_ms <= self._ortho_until
+            self._mticks.append((m, ortho))
+        return self._drain(False)
 
     def push_features(self, f: TickFeatures) -> list[Event]:
         """Add ticks already through cleaning and features (by a :class:`BeatCleaner` and
@@ -123,6 +178,7 @@ class Analyzer:
     def finish(self) -> list[Event]:
         """End of stream: deliver the last ticks, end an open episode, commit quiet ticks."""
         events = self._on_ticks(self.features.push(self.cleaner.finish()))
+        events += self._drain(True)
         events += self.episodes.interrupt(self._shown_ms)
         while self._quiet:
             events += self._commit(self._quiet.popleft())
@@ -130,18 +186,76 @@ class Analyzer:
 
     # -- the per-tick loop ---------------------------------------------------------------------
     def _on_ticks(self, f: TickFeatures) -> list[Event]:
-        events: list[Event] = []
         if not len(f):
-            return events
-        cfg = self.config
-        st = cfg.states
+            return []
         # plain Python lists: per-element numpy access would cost more than the work
         cols = (f.epoch_ms.tolist(), f.valid.tolist(), f.hr_bpm.tolist(), f.hr_fast_bpm.tolist(),
                 _opts(f.rmssd_ms), f.ln_rmssd.tolist(), _opts(f.sdnn_ms), f.coverage.tolist(),
                 f.artifact_fraction.tolist())
+        if self.motion.known_through_ms is None and not self._pending:
+            return self._run(zip(*cols, strict=True))  # no motion so far: nothing waits
+        self._pending.extend(zip(*cols, strict=True))
+        return self._drain(False)
+
+    def _drain(self, force: bool) -> list[Event]:
+        """Run the waiting beat ticks that the hold rule (module docstring) releases."""
+        pending = self._pending
+        if not pending:
+            return []
+        if force:
+            n = len(pending)
+        else:
+            known = self.motion.known_through_ms
+            newest = pending[-1][0]
+            n = 0
+            for row in pending:
+                t = row[0]
+                if (known is None or known < t) and newest - t < self._lag_ms:
+                    break
+                n += 1
+        if not n:
+            return []
+        rows = [pending.popleft() for _ in range(n)]
+        return self._run(rows)
+
+    def _motion_at(self, t: int) -> tuple[MotionTick, float, bool] | None:
+        """The motion tick at ``t``, the mean activity of the motion ticks in the last
+        ``activity_window_s`` and whether ``t`` is in an orthostatic window; None when
+        ``t`` has no motion tick (motion unknown)."""
+        mt = self._mticks
+        lo = t - self._act_ms
+        while mt and mt[0][0].epoch_ms <= lo:
+            mt.popleft()
+        here, total, count, ortho = None, 0.0, 0, False
+        fast_lo, fast_total, fast_count = t - self._fast_ms, 0.0, 0
+        for m, o in mt:
+            if m.epoch_ms > t:
+                break
+            total += m.activity_mg
+            count += 1
+            if m.epoch_ms > fast_lo:
+                fast_total += m.activity_mg
+                fast_count += 1
+            if m.epoch_ms == t:
+                here, ortho = m, o
+        if here is None:
+            return None
+        # the heart speeds up within seconds of moving (vagal withdrawal) but its 60 s
+        # average lags: the expectation follows whichever activity is higher
+        return here, max(total / count, fast_total / fast_count), ortho
+
+    def _run(self, rows) -> list[Event]:
+        events: list[Event] = []
+        cfg = self.config
+        st = cfg.states
         baseline, machine, episodes = self.baseline, self.machine, self.episodes
         ticks = self._ticks
-        for t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art in zip(*cols, strict=True):
+        with_motion = self.motion.known_through_ms is not None
+        for t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art in rows:
+            motion = self._motion_at(t) if with_motion else None
+            if motion is not None:
+                events += self._tick_motion(t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art, *motion)
+                continue
             if baseline.update_due(t):
                 baseline.update(t)
                 events.append(BaselineUpdated(t, tuple(baseline.estimates())))
@@ -178,6 +292,71 @@ class Analyzer:
                                         active=calibrated)
             events += self._quiet_track(t, scored, hr, hr_fast, ln, state, calibrated)
             self.ticks_processed += 1
+        return events
+
+    def _tick_motion(self, t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art,
+                     m: MotionTick, activity_60: float, ortho: bool) -> list[Event]:
+        """One beat tick with motion known: scored against what the movement predicts."""
+        events: list[Event] = []
+        cfg = self.config
+        mm = cfg.motion_model
+        baseline, machine, episodes = self.baseline, self.machine, self.episodes
+        if baseline.update_due(t):
+            baseline.update(t)
+            events.append(BaselineUpdated(t, tuple(baseline.estimates())))
+        est = baseline.estimate(t)
+        calibrated = est.progress >= 1.0
+        if machine.gap_exceeded(t):
+            events += episodes.interrupt(t)
+            machine.reset()
+        previous = machine.state
+        moving = activity_60 >= mm.moving_mg or ortho
+        expected = self.model.expect(activity_60, ortho) if moving else STILL
+        if moving:
+            self._moved_ms = t
+        # heart rate takes a minute or two to come down after moving: not counted either
+        recovering = not moving and self._moved_ms is not None and t - self._moved_ms <= self._recovery_ms
+        scored = score_motion(hr, hr_fast, ln, est, expected, cfg.score) if valid else None
+        # exertion from the movement itself, not from the heart
+        state = machine.step(t, scored, activity_60 >= mm.vigorous_mg)
+        shown = UNKNOWN if not valid else (CALIBRATING if not calibrated else state)
+        if self._ticks:
+            events.append(Tick(
+                t, shown, _opt(hr), _opt(hr_fast), rmssd, _opt(ln), sdnn, coverage, art,
+                None if scored is None else scored.score,
+                None if scored is None else scored.z_hr,
+                None if scored is None else scored.z_ln_rmssd,
+                est.progress,
+                m.activity_mg, str(m.posture), m.cadence_spm,
+                est.hr_bpm + expected.excess_bpm,
+            ))
+            if shown != self._shown:
+                events.append(StateChanged(t, shown, self._shown))
+        self._shown = shown
+        self._shown_ms = t
+        if scored is not None:
+            # moving: only an excess well beyond what the movement explains may be offered
+            suspect = (moving or recovering) and scored.score < mm.high_residual_score
+            events += episodes.step(
+                t, state, previous, scored.score, scored.hr_excess_bpm, scored.ln_rmssd_delta,
+                coverage, suspect, machine.transition_from_ms, active=calibrated, moving=moving or recovering,
+            )
+            if calibrated and moving and not ortho and episodes.open_onset_ms is None:
+                self._learn.append([t, activity_60, hr - est.hr_bpm, True])
+        else:
+            events += episodes.step(t, state, previous, None, None, None, coverage, False, None,
+                                    active=calibrated, moving=moving or recovering)
+        onset = episodes.open_onset_ms
+        if onset is not None:
+            for item in self._learn:  # an episode claims its ticks: not how movement alone looks
+                if item[0] >= onset:
+                    item[3] = False
+        while self._learn and self._learn[0][0] <= t - self._holdback_ms:
+            _, a60, excess, ok = self._learn.popleft()
+            if ok:
+                self.model.learn(a60, excess)
+        events += self._quiet_track(t, None if moving or recovering else scored, hr, hr_fast, ln, state, calibrated)
+        self.ticks_processed += 1
         return events
 
     def _quiet_track(self, t, scored, hr, hr_fast, ln, state, calibrated) -> list[Event]:

@@ -35,7 +35,10 @@ consecutive ticks):
     lnRMSSD at least ``-physical_ln_drop`` below (vagal tone nearly gone, as in walking). Left
     after ``physical_exit_dwell_s`` without it, into ``recovering``, which after exertion
     only ever returns to settled (post-exercise tachycardia is not an emotion), at the
-    latest after ``physical_recovery_max_s``.
+    latest after ``physical_recovery_max_s``. With the body's movement known (an
+    accelerometer, see :mod:`attune.signals.additional_hr`) the caller decides exertion
+    from the movement itself (``step(..., exert=...)``) and scores HR above what the
+    movement predicts (:func:`score_motion`).
 
 The two data states are decided outside the machine: ``unknown`` (the tick is not
 valid) and ``calibrating`` (the baseline is not yet personal). The machine holds its
@@ -49,6 +52,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from attune.signals.additional_hr import Expected
 from attune.signals.baseline import Estimate
 from attune.signals.events import State
 
@@ -134,6 +138,41 @@ def score_compute(
     return Scored(w * z_hr + (1 - w) * z_ln, z_hr, z_ln, hr_bpm - baseline.hr_bpm, ln_rmssd - baseline.ln_rmssd)
 
 
+def score_motion(
+    hr_bpm: float, hr_fast_bpm: float, ln_rmssd: float, baseline: Estimate, expected: Expected,
+    config: ScoreConfig = ScoreConfig(),
+) -> Scored:
+    """Activation score of a valid tick whose movement is known: heart rate above what the
+    movement predicts (*additional heart rate*) and lnRMSSD below its expectation, each
+    in units of the quiet spread widened by the expectation's uncertainty
+    (:class:`attune.signals.additional_hr.Expected`). ``hr_excess_bpm`` and
+    ``ln_rmssd_delta`` of the result are relative to the expectation. A still tick's
+    expectation is zero: the result equals :func:`score_compute`.
+
+    Examples
+    --------
+    >>> est = Estimate(65, 4, 65, 5, 3.7, 0.3, 1.0, 1000)
+    >>> s = score_motion(85, 87, 3.2, est, Expected(20.0, 6.0, -0.5, 0.25))
+    >>> round(s.score, 2), s.hr_excess_bpm
+    (0.06, 0.0)
+    """
+    if expected.spread_bpm == 0.0 and expected.excess_bpm == 0.0:
+        return score_compute(hr_bpm, hr_fast_bpm, ln_rmssd, baseline, config)
+    hr_c = baseline.hr_bpm + expected.excess_bpm
+    z60 = (hr_bpm - hr_c) / math.hypot(baseline.hr_spread_bpm, expected.spread_bpm)
+    if math.isnan(hr_fast_bpm):
+        z10 = z60
+    else:
+        z10 = (hr_fast_bpm - baseline.hr_fast_bpm - expected.excess_bpm) / math.hypot(
+            baseline.hr_fast_spread_bpm, expected.spread_bpm)
+    f = config.fast_share
+    z_hr = (1 - f) * z60 + f * z10
+    ln_c = baseline.ln_rmssd + expected.ln_delta
+    z_ln = (ln_c - ln_rmssd) / math.hypot(baseline.ln_rmssd_spread, expected.ln_spread)
+    w = config.hr_weight
+    return Scored(w * z_hr + (1 - w) * z_ln, z_hr, z_ln, hr_bpm - hr_c, ln_rmssd - ln_c)
+
+
 class StateMachine:
     """Hysteresis and dwell over scored ticks; one instance per stream.
 
@@ -190,8 +229,9 @@ class StateMachine:
             s.hr_excess_bpm >= c.physical_hr_vagal_bpm and s.ln_rmssd_delta <= -c.physical_ln_drop
         )
 
-    def step(self, epoch_ms: int, s: Scored | None) -> State:
-        """Advance by one tick (``s`` is None for an invalid tick); return the state."""
+    def step(self, epoch_ms: int, s: Scored | None, exert: bool | None = None) -> State:
+        """Advance by one tick (``s`` is None for an invalid tick); return the state.
+        ``exert`` overrides the heart-rate exertion rule (movement known: it says)."""
         if s is None:
             return self.state  # hold; the caller resets after a long gap
         self._last_valid_ms = epoch_ms
@@ -199,7 +239,8 @@ class StateMachine:
         while self._recent and self._recent[0][0] < epoch_ms - c.rise_reference_s * 1000:
             self._recent.popleft()
         self._recent.append((epoch_ms, s.score))
-        exert = self.exertion(s)
+        if exert is None:
+            exert = self.exertion(s)
         score = s.score
         cond = (
             ("activate", score >= c.activate_score),

@@ -26,6 +26,7 @@ from attune.signals.events import (
     EpisodeEnded,
     EpisodeUpdated,
     Event,
+    MotionStatus,
     StateChanged,
     Tick,
 )
@@ -35,11 +36,12 @@ log = logging.getLogger(__name__)
 DEFAULT_BASELINE = BaselineConfig()
 _TICK_COLUMNS = (
     "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "coverage",
-    "artifact_fraction", "score", "z_hr", "z_ln_rmssd", "calibration", "baseline_used",
+    "artifact_fraction", "score", "z_hr", "z_ln_rmssd", "calibration",
+    "activity_mg", "posture", "cadence_spm", "hr_expected_bpm", "baseline_used",
 )
 _EPISODE_COLUMNS = (
     "onset_ms", "peak_ms", "end_ms", "confirmed_ms", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
-    "duration_s", "half_recovery_s", "quality", "prolonged", "status", "source", "updated_ms",
+    "duration_s", "half_recovery_s", "quality", "prolonged", "status", "motion", "source", "updated_ms",
 )
 
 
@@ -87,12 +89,13 @@ def baseline_rebuild(
 # -- rows ---------------------------------------------------------------------------------------
 def _tick_row(t: Tick, used: bool) -> tuple:
     return (t.epoch_ms, t.state, t.hr_bpm, t.hr_fast_bpm, t.rmssd_ms, t.ln_rmssd, t.sdnn_ms, t.coverage,
-            t.artifact_fraction, t.score, t.z_hr, t.z_ln_rmssd, t.calibration, int(used))
+            t.artifact_fraction, t.score, t.z_hr, t.z_ln_rmssd, t.calibration,
+            t.activity_mg, t.posture, t.cadence_spm, t.hr_expected_bpm, int(used))
 
 
 def _episode_row(e: Episode, source: str) -> tuple:
     return (e.onset_ms, e.peak_ms, e.end_ms, e.confirmed_ms, e.peak_score, e.delta_hr_bpm, e.delta_ln_rmssd,
-            e.duration_s, e.half_recovery_s, e.quality, int(e.prolonged), e.status, source, now_ms())
+            e.duration_s, e.half_recovery_s, e.quality, int(e.prolonged), e.status, e.motion, source, now_ms())
 
 
 def _baseline_rows(event: BaselineUpdated) -> list[tuple]:
@@ -289,7 +292,7 @@ def episode_ids_open(conn: sqlite3.Connection) -> set[int]:
 
 
 _EPISODE_READ = ("onset_ms", "peak_ms", "end_ms", "confirmed_ms", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
-                 "half_recovery_s", "quality", "prolonged", "status", "id", "updated_ms")
+                 "half_recovery_s", "quality", "prolonged", "status", "id", "motion", "updated_ms")
 
 
 def episodes_read_changed_since(
@@ -303,7 +306,7 @@ def episodes_read_changed_since(
     ).fetchall()
     out = []
     for r in rows:
-        *fields, ep_id, updated_ms = tuple(r)
+        *fields, ep_id, motion, updated_ms = tuple(r)
         fields[9] = bool(fields[9])  # prolonged is stored as 0/1
-        out.append((int(updated_ms), Episode(*fields, id=int(ep_id))))
+        out.append((int(updated_ms), Episode(*fields, id=int(ep_id), motion=MotionStatus(motion))))
     return out

@@ -11,24 +11,40 @@ with FILE the real recordings below (the gudb file after :func:`_gudb_rr_file`, 
 writes subject_00's chest-strap RR intervals as a one-column ``rr_ms`` table: attune does
 not read the R-peak table itself). UTC and Europe/Berlin gave the same digests (the files
 are either zoned or zone-less), so the test runs UTC only plus Berlin on the p37 file.
+
+Issue 8 added motion fields (every tick ``activity_mg``, ``posture``, ``cadence_spm``,
+``hr_expected_bpm``, ``null`` without motion; every episode ``motion``, ``"unknown"``
+without motion): :data:`GOLDEN` holds the digests of the whole new output, and the test
+also checks that the output *without* those fields still has the old digests
+(:data:`GOLDEN_BEFORE_MOTION`): without motion no number changed.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-GOLDEN = {
+GOLDEN_BEFORE_MOTION = {
     "physionet_24h/nsr2db_nsr001_rr_secs.txt": "a0f66040364122142363d4928fada6a0ba31a796bea44f7e2f2ffdca0e865a48",
     "labeled_conditions_p37/vu_ams_ecg_rr_labeled.csv": "9764f55e34b74429e6386308e88cdf9482bd7b71fe42ff290502b39961674470",
     "polar_h10_exercise/FatMaxOptimiser.20210606_161059.rr.csv": "2c71a5606fbfea3a59615e8a90f007780e1d16c857637bf724d3162c66658136",
     "gudb": "ab82221af83aaee82cfa1f4fcef64ac936b9b0f7a36a91a9991b47b710fab275",
 }
+
+
+GOLDEN = {
+    "physionet_24h/nsr2db_nsr001_rr_secs.txt": "fd2c89674300e694a8ce8d296b2fb1debfc4fef3f7e43eb23ab4de9d1693410d",
+    "labeled_conditions_p37/vu_ams_ecg_rr_labeled.csv": "5cf5ca850fa4ea27f83a51a72dd6b318722f4fa4b9e0a12c1807c35edb72d2d7",
+    "polar_h10_exercise/FatMaxOptimiser.20210606_161059.rr.csv": "ecb5229b9318be74b4952a665412165e6674c3bf86c68f819c7b6b88a47b63cd",
+    "gudb": "a44d78c94c57402217c7d2538039b220413d571789ec0c8b14778840fe124bfb",
+}
+MOTION_TICK_FIELDS = ("activity_mg", "posture", "cadence_spm", "hr_expected_bpm")
 
 
 def _gudb_rr_file(shared_data: Path, out: Path) -> Path:
@@ -39,14 +55,23 @@ def _gudb_rr_file(shared_data: Path, out: Path) -> Path:
     return out
 
 
-def _analyze_sha256(path: Path, zone: str) -> str:
+def _analyze_sha256(path: Path, zone: str) -> tuple[str, str]:
+    """Digests of the output, and of the output without the motion fields."""
     cmd = [sys.executable, "-m", "attune.cli", "analyze", str(path), "--format", "json", "--tz", zone, "--quiet"]
     out = subprocess.run(cmd, capture_output=True, check=True).stdout
-    return hashlib.sha256(out).hexdigest()
+    doc = json.loads(out)
+    for t in doc["ticks"]:
+        assert all(t.pop(k) is None for k in MOTION_TICK_FIELDS)
+    for e in doc["episodes"]:
+        assert e.pop("motion") == "unknown"
+    before = (json.dumps(doc, separators=(",", ":")) + "\n").encode()
+    return hashlib.sha256(out).hexdigest(), hashlib.sha256(before).hexdigest()
 
 
 @pytest.mark.parametrize(("name", "zone"), [(name, "UTC") for name in GOLDEN]
                          + [("labeled_conditions_p37/vu_ams_ecg_rr_labeled.csv", "Europe/Berlin")])
 def test_analyze_json_unchanged(shared_data, tmp_path, name, zone):
     path = _gudb_rr_file(shared_data, tmp_path / "gudb_subject_00.csv") if name == "gudb" else shared_data / name
-    assert _analyze_sha256(path, zone) == GOLDEN[name]
+    digest, before_motion = _analyze_sha256(path, zone)
+    assert before_motion == GOLDEN_BEFORE_MOTION[name]  # no number changed
+    assert digest == GOLDEN[name]

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["artifacts", "features", "states", "simulate", "motion"])
+@pytest.mark.parametrize("name", ["artifacts", "features", "states", "simulate", "motion", "additional_hr"])
 def test_docstring_examples(name):
     module = importlib.import_module(f"attune.signals.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS, verbose=False)

@@ -338,3 +338,13 @@ def test_real_25hz_close_to_64hz(hexoskin):
         assert np.median(rel) <= 0.10 and np.percentile(rel, 95) <= 0.20
         assert np.mean(dc <= 5) >= 0.95
         assert same >= 0.99 and ref_deg <= 1.0
+
+
+@pytest.mark.parametrize("shape", ["ramp", "quadratic", "step"])
+def test_no_step_rhythm_is_no_cadence(shape):
+    """A slow drift or a single change has no autocorrelation peak in the step range: no
+    cadence (it was read as ~3,260 steps/min with periodicity 1)."""
+    t = np.arange(0, 10, 1 / 25)
+    x = {"ramp": 1000 + 30 * t, "quadratic": 1000 + 50 * t**2, "step": 1000 + 300 * (t >= 5)}[shape]
+    spm, _ = cadence_estimate(x, 25.0)
+    assert spm[0] == 0.0
