@@ -20,10 +20,6 @@ def live_attach(conn: sqlite3.Connection, recorder: Recorder, live: LiveHub) -> 
     the returned pipeline once the recording has stopped."""
     pipeline = LivePipeline(conn)
     recorder.add_listener(pipeline.push)
-    # motion (issue 8): the accelerometer samples, as stored, to the analysis. Guarded
-    # until LivePipeline.push_motion lands (signals helper's branch); the lead tidies at merge.
-    push_motion = getattr(pipeline, "push_motion", None)
-    if push_motion is not None:
-        recorder.add_motion_listener(push_motion)
+    recorder.add_motion_listener(pipeline.push_motion)  # accelerometer samples, as stored
     pipeline.add_listener(lambda events: wire_publish(live, events))
     return pipeline
