@@ -375,6 +375,8 @@ def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time
         if wall_time:
             row["epoch_ms"] = t.epoch_ms
         row.update(hr_bpm=_r(t.hr_bpm, 2), ln_rmssd=_r(t.ln_rmssd, 4), score=_r(t.score, 3), state=t.state)
+        row.update(breath_rate_per_min=_r(t.breath_rate_per_min, 2), rsa_bpm=_r(t.rsa_bpm, 2),
+                   coherence=_r(t.coherence, 3))
         ticks.append(row)
     episodes = []
     for e in result.episodes:
@@ -399,7 +401,7 @@ def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time
 
 
 TICK_CSV_COLUMNS = ("t_s", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms",
-                    "score", "coverage", "artifact_fraction")
+                    "score", "coverage", "artifact_fraction", "breath_rate_per_min", "rsa_bpm", "coherence")
 EPISODE_CSV_COLUMNS = ("onset_s", "peak_s", "end_s", "peak_score", "delta_hr_bpm", "delta_ln_rmssd", "quality",
                        "duration_s", "half_recovery_s", "prolonged")
 
@@ -413,7 +415,8 @@ def analysis_ticks_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = 
         w.writerow([round((t.epoch_ms - t0) / 1000, 3), t.epoch_ms if wall_time else "", t.state,
                     *("" if v is None else round(v, 4) for v in (t.hr_bpm, t.hr_fast_bpm, t.rmssd_ms, t.ln_rmssd,
                                                                   t.sdnn_ms, t.score)),
-                    round(t.coverage, 4), round(t.artifact_fraction, 4)])
+                    round(t.coverage, 4), round(t.artifact_fraction, 4),
+                    *("" if v is None else round(v, 4) for v in (t.breath_rate_per_min, t.rsa_bpm, t.coherence))])
 
 
 def analysis_episodes_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = None) -> None:

@@ -139,9 +139,11 @@ class Analyzer:
         cols = (f.epoch_ms.tolist(), f.valid.tolist(), f.hr_bpm.tolist(), f.hr_fast_bpm.tolist(),
                 _opts(f.rmssd_ms), f.ln_rmssd.tolist(), _opts(f.sdnn_ms), f.coverage.tolist(),
                 f.artifact_fraction.tolist())
+        breath = zip(_opts(f.breath_rate_per_min), _opts(f.rsa_bpm), _opts(f.coherence), strict=True)
         baseline, machine, episodes = self.baseline, self.machine, self.episodes
         ticks = self._ticks
-        for t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art in zip(*cols, strict=True):
+        for (t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art), (breath_rate, rsa, coherence) in zip(
+                zip(*cols, strict=True), breath, strict=True):
             if baseline.update_due(t):
                 baseline.update(t)
                 events.append(BaselineUpdated(t, tuple(baseline.estimates())))
@@ -161,6 +163,7 @@ class Analyzer:
                     None if scored is None else scored.z_hr,
                     None if scored is None else scored.z_ln_rmssd,
                     est.progress,
+                    breath_rate_per_min=breath_rate, rsa_bpm=rsa, coherence=coherence,
                 ))
                 if shown != self._shown:
                     events.append(StateChanged(t, shown, self._shown))

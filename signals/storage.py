@@ -37,6 +37,7 @@ _TICK_COLUMNS = (
     "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "coverage",
     "artifact_fraction", "score", "z_hr", "z_ln_rmssd", "calibration", "baseline_used",
 )
+_TICK_BREATHING_COLUMNS = ("breath_rate_per_min", "rsa_bpm", "coherence")  # issue 10, migration 0006
 _EPISODE_COLUMNS = (
     "onset_ms", "peak_ms", "end_ms", "confirmed_ms", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
     "duration_s", "half_recovery_s", "quality", "prolonged", "status", "source", "updated_ms",
@@ -87,7 +88,8 @@ def baseline_rebuild(
 # -- rows ---------------------------------------------------------------------------------------
 def _tick_row(t: Tick, used: bool) -> tuple:
     return (t.epoch_ms, t.state, t.hr_bpm, t.hr_fast_bpm, t.rmssd_ms, t.ln_rmssd, t.sdnn_ms, t.coverage,
-            t.artifact_fraction, t.score, t.z_hr, t.z_ln_rmssd, t.calibration, int(used))
+            t.artifact_fraction, t.score, t.z_hr, t.z_ln_rmssd, t.calibration, int(used),
+            t.breath_rate_per_min, t.rsa_bpm, t.coherence)
 
 
 def _episode_row(e: Episode, source: str) -> tuple:
@@ -99,7 +101,8 @@ def _baseline_rows(event: BaselineUpdated) -> list[tuple]:
     return [(event.epoch_ms, b, *list(asdict(est).values())) for b, est in enumerate(event.estimates)]
 
 
-_INSERT_TICK = f"INSERT OR REPLACE INTO tick({', '.join(_TICK_COLUMNS)}) VALUES ({', '.join('?' * len(_TICK_COLUMNS))})"
+_INSERT_TICK = (f"INSERT OR REPLACE INTO tick({', '.join(_TICK_COLUMNS + _TICK_BREATHING_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(_TICK_COLUMNS + _TICK_BREATHING_COLUMNS))})")
 _INSERT_BASELINE = (
     "INSERT OR REPLACE INTO baseline(epoch_ms, tod_bin, hr_bpm, hr_spread_bpm, hr_fast_bpm, hr_fast_spread_bpm,"
     " ln_rmssd, ln_rmssd_spread, progress, n_ticks) VALUES (?,?,?,?,?,?,?,?,?,?)"
@@ -258,10 +261,12 @@ def tick_last_ms(conn: sqlite3.Connection) -> int:
 def ticks_read_since(conn: sqlite3.Connection, after_ms: int, limit: int = 500) -> list[Tick]:
     """The newest ``limit`` ticks after ``after_ms`` (Unix ms), oldest first."""
     rows = conn.execute(
-        f"SELECT {', '.join(_TICK_COLUMNS[:-1])} FROM tick WHERE epoch_ms > ? ORDER BY epoch_ms DESC LIMIT ?",
+        f"SELECT {', '.join(_TICK_COLUMNS[:-1] + _TICK_BREATHING_COLUMNS)} FROM tick"
+        " WHERE epoch_ms > ? ORDER BY epoch_ms DESC LIMIT ?",
         (after_ms, limit),
     ).fetchall()
-    return [Tick(*tuple(r)) for r in reversed(rows)]
+    core = len(_TICK_COLUMNS) - 1
+    return [Tick(*tuple(r[:core]), **dict(zip(_TICK_BREATHING_COLUMNS, r[core:], strict=True))) for r in reversed(rows)]
 
 
 def state_change_last_ms(conn: sqlite3.Connection) -> int:
