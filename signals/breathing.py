@@ -98,6 +98,11 @@ class BreathingConfig:
         return 1000.0 / self.sample_ms
 
     @property
+    def max_frequency_hz(self) -> float:
+        """The highest frequency any measure looks at."""
+        return max(self.rate_band_hz[1], self.total_band_hz[1], self.peak_band_hz[1] + self.peak_halfwidth_hz)
+
+    @property
     def reach_ms(self) -> int:
         """How far before a tick its intervals are needed (the window plus one gap)."""
         return self.window_ms + self.max_gap_ms
@@ -114,44 +119,59 @@ class BreathingTicks:
 
 
 def hr_resample_windows(
-    tick_ms: np.ndarray, end_ms: np.ndarray, hr_bpm: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+    tick_ms: np.ndarray, end_ms: np.ndarray, hr_bpm: np.ndarray, last: np.ndarray,
     config: BreathingConfig = BreathingConfig(),
 ) -> np.ndarray:
     """Beat heart rate linearly interpolated on each tick's 4 Hz grid.
 
     Parameters
     ----------
-    tick_ms : int array (n,)
-        Tick times (Unix ms); row i samples ``tick_ms[i] - window_ms + k * sample_ms``.
+    tick_ms : int array (n,), increasing
+        Tick times (Unix ms); row i samples ``tick_ms[i] - window_ms + k * sample_ms``,
+        k = 0 .. n_samples - 1. A beat at or before each row's first sample must be given.
     end_ms, hr_bpm : arrays
         Beat times (interval ends, Unix ms, increasing) and their heart rate (bpm).
-    lo, hi : int arrays (n,)
-        Row i interpolates only between beats ``lo[i]:hi[i]`` (non-empty); outside them it
-        holds the first / last value (as :func:`numpy.interp`).
+    last : int array (n,)
+        Index of each row's last beat (at or before its tick): later samples hold its value.
 
     Returns
     -------
     array (n, n_samples)
         Heart rate in bpm.
     """
-    grid = (np.asarray(tick_ms, dtype=np.int64)[:, None] - config.window_ms
-            + config.sample_ms * np.arange(config.n_samples, dtype=np.int64)[None, :])
-    j = np.searchsorted(end_ms, grid, side="right") - 1  # beat at or before each sample
-    j = np.clip(j, lo[:, None], hi[:, None] - 1)
-    j1 = np.minimum(j + 1, hi[:, None] - 1)
+    t = np.asarray(tick_ms, dtype=np.int64)
+    step, n = config.sample_ms, config.n_samples
+    # Every row's samples are multiples of sample_ms in Unix time: interpolate each grid
+    # time once (per stretch of overlapping rows) and gather the rows from it. A sample
+    # depends only on the two beats around it, so the rows equal a per-row computation.
+    first = t - config.window_ms
+    new_group = np.r_[True, first[1:] - first[:-1] > (n - 1) * step]
+    group = np.cumsum(new_group) - 1
+    g_lo = first[new_group]
+    g_hi = np.r_[first[np.flatnonzero(new_group)[1:] - 1], first[-1]] + (n - 1) * step
+    sizes = (g_hi - g_lo) // step + 1
+    offset = np.r_[0, np.cumsum(sizes)[:-1]]
+    grid = np.repeat(g_lo - offset * step, sizes) + step * np.arange(int(sizes.sum()), dtype=np.int64)
+    j = np.maximum(np.searchsorted(end_ms, grid, side="right") - 1, 0)  # beat at or before
+    j1 = np.minimum(j + 1, end_ms.size - 1)
     x0, x1, y0, y1 = end_ms[j], end_ms[j1], hr_bpm[j], hr_bpm[j1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.clip((grid - x0) / (x1 - x0), 0.0, 1.0)  # each sample from its two beats only
-    return np.where(j1 > j, y0 + frac * (y1 - y0), y0)
+        frac = (grid - x0) / (x1 - x0)
+    series = np.where((j1 > j) & (grid >= x0), y0 + frac * (y1 - y0), y0)
+    index = (offset[group] + (first - g_lo[group]) // step)[:, None] + np.arange(n)[None, :]
+    rows = series[index]
+    sample_ms = first[:, None] + step * np.arange(n, dtype=np.int64)[None, :]
+    # after the row's last beat: hold it (the next beat lies beyond the tick)
+    return np.where(sample_ms > end_ms[last][:, None], hr_bpm[last][:, None], rows)
 
 
 def _row_sum(x: np.ndarray) -> np.ndarray:
     """Sum of each row of a 2-D array, shape (rows, 1). ``x.sum(axis=1)`` may add a row in
     another order when there are several rows; ``reduceat`` sums each row on its own, so
     a tick's numbers do not depend on how many ticks are computed together."""
-    x = np.ascontiguousarray(x, dtype=float)
+    x = np.ascontiguousarray(x)
     if x.shape[0] == 0:
-        return np.zeros((0, 1))
+        return np.zeros((0, 1), dtype=x.dtype)
     return np.add.reduceat(x.ravel(), np.arange(0, x.size, x.shape[1]))[:, None]
 
 
@@ -163,99 +183,139 @@ def signal_detrend_linear(x: np.ndarray) -> np.ndarray:
     return x - _row_sum(x) / x.shape[-1] - slope * kc
 
 
-def hr_psd(hr_detrended_bpm: np.ndarray, config: BreathingConfig = BreathingConfig()) -> tuple[np.ndarray, np.ndarray]:
-    """Hann-tapered, zero-padded periodogram of each row (bpm^2, unnormalised).
+def hann_periodic(n: int) -> np.ndarray:
+    """The periodic Hann window ``0.5 - 0.5 cos(2 pi k / n)`` (scipy's ``get_window("hann", n)``)."""
+    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
 
-    Equals ``neurokit2.signal_psd(x, sampling_rate=4, method="fft", n=n_fft,
-    normalize=False, min_frequency=0)`` of the tapered row ``x`` (it removes the mean,
-    then ``|rfft(x, n)|^2`` on ``linspace(0, fs/2, n/2 + 1)``).
+
+def hr_spectrum(hr_detrended_bpm: np.ndarray, config: BreathingConfig = BreathingConfig()) -> np.ndarray:
+    """``rfft`` of each row zero-padded to ``n_fft`` (complex, rows x (n_fft/2 + 1)).
+
+    One row at a time: numpy may compute several rows together in another order (SIMD),
+    and a tick's numbers must not depend on how many ticks are computed together.
+    """
+    x = np.atleast_2d(hr_detrended_bpm)
+    out = np.empty((x.shape[0], config.n_fft // 2 + 1), dtype=complex)
+    for i in range(x.shape[0]):
+        out[i] = np.fft.rfft(x[i], n=config.n_fft)
+    return out
+
+
+def hr_psd(spectrum: np.ndarray, config: BreathingConfig = BreathingConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """Hann-tapered, zero-padded periodogram of each row (bpm^2, unnormalised), from the
+    untapered spectrum :func:`hr_spectrum` of the detrended rows ``d``.
+
+    Equals (to rounding) ``neurokit2.signal_psd(x, sampling_rate=4, method="fft",
+    n=n_fft, normalize=False, min_frequency=0)`` of the tapered row ``x = w * d``
+    (:func:`hann_periodic`), which removes the mean of ``x``, then takes ``|rfft(x, n)|^2``
+    on ``linspace(0, fs/2, n/2 + 1)``. The taper is applied as a convolution of the
+    spectrum (the window's cosine is ``n_fft / n_samples`` bins), so one FFT per row
+    serves both this and the band-pass of :func:`rsa_from_cycles`.
+
+    Only the bins up to :attr:`BreathingConfig.max_frequency_hz` (+ 2) are returned: the
+    measures look no higher.
 
     Returns
     -------
-    frequency_hz : array (n_fft/2 + 1,)
-    power : array (rows, n_fft/2 + 1)
+    frequency_hz : array (bins,)
+        The first bins of ``linspace(0, fs/2, n_fft/2 + 1)``.
+    power : array (rows, bins)
     """
-    x = np.atleast_2d(hr_detrended_bpm) * np.hanning(config.n_samples)
-    x = x - _row_sum(x) / x.shape[-1]
-    power = np.empty((x.shape[0], config.n_fft // 2 + 1))
-    for i in range(x.shape[0]):  # one row at a time: a row's numbers never depend on its batch
-        power[i] = np.abs(np.fft.rfft(x[i], n=config.n_fft)) ** 2
-    return np.linspace(0.0, config.sampling_rate_hz / 2, config.n_fft // 2 + 1), power
+    n, m = config.n_samples, config.n_fft // 2 + 1
+    s = config.n_fft // n
+    frequency = np.linspace(0.0, config.sampling_rate_hz / 2, m)
+    used = min(int(np.searchsorted(frequency, config.max_frequency_hz, side="right")) + 2, m - s)
+    x = spectrum
+    # X(k) for k = -s .. used - 1 + s from the one-sided spectrum (X(-k) = conj X(k))
+    full = np.concatenate((np.conj(x[:, s:0:-1]), x[:, : used + s]), axis=1)
+    tapered = 0.5 * full[:, s : s + used] - 0.25 * (full[:, :used] + full[:, 2 * s : 2 * s + used])
+    # minus the tapered row's mean: a constant over the n samples, zero-padded
+    ones = np.fft.rfft(np.ones(n), n=config.n_fft)[:used]
+    tapered = tapered - (tapered[:, :1] / n) * ones[None, :]
+    return frequency[:used], tapered.real**2 + tapered.imag**2
 
 
-def _band_argmax(frequency_hz: np.ndarray, power: np.ndarray, band_hz: tuple[float, float]) -> np.ndarray:
+def _band_peak(frequency_hz: np.ndarray, power: np.ndarray, band_hz: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Bin of the largest local maximum inside ``band_hz`` per row, and whether there is
+    one: power rising towards the band's edge from outside (slow drift) is not a peak."""
     idx = np.flatnonzero((frequency_hz >= band_hz[0]) & (frequency_hz <= band_hz[1]))
-    return idx[0] + np.argmax(power[:, idx], axis=1)
+    idx = idx[(idx > 0) & (idx < frequency_hz.size - 1)]
+    p = power[:, idx]
+    local = (p > power[:, idx - 1]) & (p >= power[:, idx + 1])
+    k = np.argmax(np.where(local, p, -1.0), axis=1)
+    return idx[k], local.any(axis=1)
 
 
 def breath_rate_from_psd(
     frequency_hz: np.ndarray, power: np.ndarray, band_hz: tuple[float, float] = BreathingConfig.rate_band_hz
 ) -> np.ndarray:
-    """Frequency of the largest peak in ``band_hz`` (parabolic refinement), breaths/min."""
-    k = _band_argmax(frequency_hz, power, band_hz)
+    """Frequency of the largest spectral peak (local maximum) in ``band_hz``, refined by
+    a parabola through it and its neighbours, breaths/min (NaN without a peak)."""
+    k, found = _band_peak(frequency_hz, power, band_hz)
     rows = np.arange(power.shape[0])
     a, b, c = power[rows, k - 1], power[rows, k], power[rows, np.minimum(k + 1, power.shape[1] - 1)]
     with np.errstate(invalid="ignore", divide="ignore"):
         shift = np.clip(np.nan_to_num(0.5 * (a - c) / (a - 2 * b + c)), -0.5, 0.5)
     df = frequency_hz[1] - frequency_hz[0]
-    return (frequency_hz[k] + shift * df) * 60.0
+    return np.where(found, (frequency_hz[k] + shift * df) * 60.0, np.nan)
 
 
 def coherence_from_psd(
     frequency_hz: np.ndarray, power: np.ndarray, config: BreathingConfig = BreathingConfig()
 ) -> np.ndarray:
-    """Power within ``peak_halfwidth_hz`` of the largest peak in ``peak_band_hz`` over the
-    power in ``total_band_hz`` (0..1; NaN without power)."""
-    k = _band_argmax(frequency_hz, power, config.peak_band_hz)
-    near = np.abs(frequency_hz[None, :] - frequency_hz[k][:, None]) <= config.peak_halfwidth_hz
+    """Power within ``peak_halfwidth_hz`` of the largest peak (local maximum) in
+    ``peak_band_hz`` over the power in ``total_band_hz``, 0..1 (0 without a peak there)."""
+    k, found = _band_peak(frequency_hz, power, config.peak_band_hz)
+    df = frequency_hz[1] - frequency_hz[0]
+    h = int(np.floor(config.peak_halfwidth_hz / df + 1e-9))
     lo, hi = config.total_band_hz
     total_band = (frequency_hz >= lo) & (frequency_hz <= hi)
-    peak = _row_sum(np.where(near & total_band, power, 0.0))[:, 0]
+    near = np.clip(k[:, None] + np.arange(-h, h + 1)[None, :], 0, frequency_hz.size - 1)
+    near_power = np.where(total_band[near], power[np.arange(k.size)[:, None], near], 0.0)
+    peak = np.where(found, _row_sum(near_power)[:, 0], 0.0)
     total = _row_sum(power[:, total_band])[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, peak / total, np.nan)
 
 
 def rsa_from_cycles(
-    tick_ms: np.ndarray, hr_detrended_bpm: np.ndarray, rate_per_min: np.ndarray,
+    tick_ms: np.ndarray, spectrum: np.ndarray, rate_per_min: np.ndarray,
     end_ms: np.ndarray, hr_bpm: np.ndarray, config: BreathingConfig = BreathingConfig(),
 ) -> np.ndarray:
     """Mean peak-to-trough beat HR swing (bpm) over the complete breath cycles of each window.
 
-    Cycles: upward zero crossings of the HR band-passed to ``[f / r, f * r]`` around the
-    row's dominant frequency ``f = rate / 60`` (``r = cycle_band_ratio``). Each cycle's
-    swing is max - min of the beat HR ``hr_bpm`` whose beats ``end_ms`` fall inside it
-    (at least 2 beats). NaN when a row has no complete cycle.
+    Cycles: upward zero crossings of the detrended HR band-passed (a mask on its
+    :func:`hr_spectrum`) to ``[f / r, f * r]`` around the row's dominant frequency
+    ``f = rate / 60`` (``r = cycle_band_ratio``). Each cycle's swing is max - min of the
+    beat HR ``hr_bpm`` of the beats ``end_ms`` inside it (at least 2). NaN when a row has
+    no complete cycle.
     """
-    n_rows, n = hr_detrended_bpm.shape
-    f = np.fft.rfftfreq(n, d=config.sample_ms / 1000.0)
+    n_rows, n = spectrum.shape[0], config.n_samples
+    f = np.linspace(0.0, config.sampling_rate_hz / 2, spectrum.shape[1])
     f0 = np.asarray(rate_per_min, dtype=float)[:, None] / 60.0
     keep = (f[None, :] >= f0 / config.cycle_band_ratio) & (f[None, :] <= f0 * config.cycle_band_ratio)
-    narrow = np.empty_like(hr_detrended_bpm)
-    for i in range(n_rows):  # one row at a time, as in hr_psd
-        narrow[i] = np.fft.irfft(np.fft.rfft(hr_detrended_bpm[i]) * keep[i], n=n)
+    masked = np.where(keep, spectrum, 0.0)
+    narrow = np.empty((n_rows, n))
+    for i in range(n_rows):  # one row at a time, as in hr_spectrum
+        narrow[i] = np.fft.irfft(masked[i], n=config.n_fft)[:n]
     up = (narrow[:, :-1] < 0) & (narrow[:, 1:] >= 0)
     row, col = np.nonzero(up)
     col = col + 1  # first sample at or above zero
-    pair = np.flatnonzero(row[1:] == row[:-1])  # crossing pair[i] and the next start a cycle
+    pair = np.flatnonzero(row[1:] == row[:-1])  # crossing pair[i] and the next one bound a cycle
     out = np.full(n_rows, np.nan)
     if pair.size == 0:
         return out
     r = row[pair]
-    start = np.asarray(tick_ms, dtype=np.int64)[r] - config.window_ms + config.sample_ms * col[pair]
-    stop = np.asarray(tick_ms, dtype=np.int64)[r] - config.window_ms + config.sample_ms * col[pair + 1]
-    a = np.searchsorted(end_ms, start, side="left")
-    b = np.searchsorted(end_ms, stop, side="left")
+    first = np.asarray(tick_ms, dtype=np.int64)[r] - config.window_ms
+    a = np.searchsorted(end_ms, first + config.sample_ms * col[pair], side="left")
+    b = np.searchsorted(end_ms, first + config.sample_ms * col[pair + 1], side="left")
     ok = b - a >= 2
     if not ok.any():
         return out
     r, a, b = r[ok], a[ok], b[ok]
-    index = np.empty(2 * a.size, dtype=np.int64)
-    index[0::2], index[1::2] = a, b
-    padded = np.concatenate((hr_bpm, [0.0]))  # lets b == len(hr) be a valid reduceat index
-    swing = np.maximum.reduceat(padded, index)[0::2] - np.minimum.reduceat(padded, index)[0::2]
+    swing = _window_reduce(np.maximum, hr_bpm, a, b, -np.inf) - _window_reduce(np.minimum, hr_bpm, a, b, np.inf)
     count = np.bincount(r, minlength=n_rows)
-    total = np.bincount(r, weights=swing, minlength=n_rows)
+    total = np.bincount(r, weights=swing, minlength=n_rows)  # adds in cycle order, row by row
     has = count > 0
     out[has] = total[has] / count[has]
     return out
@@ -286,7 +346,7 @@ def breathing_compute(
 
     Parameters
     ----------
-    tick_ms : int array
+    tick_ms : int array, increasing
         Tick times (Unix ms); each tick uses the intervals ending in ``(t - 64 s, t]``.
     end_ms, nn_ms, n_artifacts : arrays
         Cleaned intervals (:class:`~attune.signals.artifacts.NNBatch`): end times (Unix
@@ -313,26 +373,25 @@ def breathing_compute(
     artifacts = _window_reduce(np.add, n_artifacts, lo, hi, 0.0)
     gap = np.zeros(end.size)
     gap[1:] = np.diff(end)
-    last = end[np.maximum(hi - 1, 0)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        valid = (
-            (n >= cfg.min_beats)
-            & (reach < lo)  # a beat within one gap before the window starts
-            & (covered_ms >= cfg.min_coverage * cfg.window_ms)
-            & (artifacts <= cfg.max_artifact_fraction * n)
-            & (_window_reduce(np.maximum, gap, reach + 1, hi, -np.inf) <= cfg.max_gap_ms)
-            & (t - last <= cfg.max_gap_ms)
-        )
+    last = np.maximum(hi - 1, 0)
+    valid = (
+        (n >= cfg.min_beats)
+        & (reach < lo)  # a beat within one gap before the window starts
+        & (covered_ms >= cfg.min_coverage * cfg.window_ms)
+        & (artifacts <= cfg.max_artifact_fraction * n)
+        & (_window_reduce(np.maximum, gap, reach + 1, hi, -np.inf) <= cfg.max_gap_ms)
+        & (t - end[last] <= cfg.max_gap_ms)
+    )
     if not valid.any():
         return out
-    tv, lo_v, hi_v = t[valid], reach[valid], hi[valid]
+    tv = t[valid]
     hr = 60_000.0 / nn
-    resampled = hr_resample_windows(tv, end, hr, lo_v, hi_v, cfg)
-    detrended = signal_detrend_linear(resampled)
-    frequency, power = hr_psd(detrended, cfg)
+    detrended = signal_detrend_linear(hr_resample_windows(tv, end, hr, last[valid], cfg))
+    spectrum = hr_spectrum(detrended, cfg)
+    frequency, power = hr_psd(spectrum, cfg)
     rate = breath_rate_from_psd(frequency, power, cfg.rate_band_hz)
     out.breath_rate_per_min[valid] = rate
     out.coherence[valid] = coherence_from_psd(frequency, power, cfg)
-    out.rsa_bpm[valid] = rsa_from_cycles(tv, detrended, rate, end, hr, cfg)
+    out.rsa_bpm[valid] = rsa_from_cycles(tv, spectrum, rate, end, hr, cfg)
     out.valid[:] = valid
     return out
