@@ -11,12 +11,18 @@ with FILE the real recordings below (the gudb file after :func:`_gudb_rr_file`, 
 writes subject_00's chest-strap RR intervals as a one-column ``rr_ms`` table: attune does
 not read the R-peak table itself). UTC and Europe/Berlin gave the same digests (the files
 are either zoned or zone-less), so the test runs UTC only plus Berlin on the p37 file.
+
+Issue 10 added ``breath_rate_per_min``, ``rsa_bpm`` and ``coherence`` to every tick. The
+output with them is pinned in :data:`GOLDEN_BREATHING` (regenerated at that change with the
+command above), and the output with those three keys removed from every tick must still
+give the digests of :data:`GOLDEN`: nothing that was there before changed.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +36,14 @@ GOLDEN = {
     "gudb": "ab82221af83aaee82cfa1f4fcef64ac936b9b0f7a36a91a9991b47b710fab275",
 }
 
+GOLDEN_BREATHING = {
+    "physionet_24h/nsr2db_nsr001_rr_secs.txt": "ef5b88bd99ac7c108c246416b116aa3b32c3a8d3e7ec5b94259867db13ac7a21",
+    "labeled_conditions_p37/vu_ams_ecg_rr_labeled.csv": "070332956159d8e1d2ac936b5e7f4781afb17fa24ace8d5c48e7d0e4df493f93",
+    "polar_h10_exercise/FatMaxOptimiser.20210606_161059.rr.csv": "baf06770363f6a220ab54953a4cadda39d86f8dcdc08c0f4501a690020bc59ca",
+    "gudb": "677e024d9c384bc3ae39fe201fddd17170b93a674955645a6d9fdf399b5132cb",
+}
+BREATHING_KEYS = ("breath_rate_per_min", "rsa_bpm", "coherence")
+
 
 def _gudb_rr_file(shared_data: Path, out: Path) -> Path:
     """subject_00's RR intervals (all conditions, in file order) as an ``rr_ms`` table."""
@@ -39,14 +53,24 @@ def _gudb_rr_file(shared_data: Path, out: Path) -> Path:
     return out
 
 
-def _analyze_sha256(path: Path, zone: str) -> str:
+def _analyze_sha256(path: Path, zone: str) -> tuple[str, str]:
+    """Digests of the output, and of the output without the breathing keys (re-serialised
+    as the CLI writes it: compact separators, one line)."""
     cmd = [sys.executable, "-m", "attune.cli", "analyze", str(path), "--format", "json", "--tz", zone, "--quiet"]
     out = subprocess.run(cmd, capture_output=True, check=True).stdout
-    return hashlib.sha256(out).hexdigest()
+    doc = json.loads(out)
+    for tick in doc["ticks"]:
+        assert set(BREATHING_KEYS) <= tick.keys()
+        for key in BREATHING_KEYS:
+            del tick[key]
+    before = (json.dumps(doc, separators=(",", ":")) + "\n").encode()
+    return hashlib.sha256(out).hexdigest(), hashlib.sha256(before).hexdigest()
 
 
 @pytest.mark.parametrize(("name", "zone"), [(name, "UTC") for name in GOLDEN]
                          + [("labeled_conditions_p37/vu_ams_ecg_rr_labeled.csv", "Europe/Berlin")])
 def test_analyze_json_unchanged(shared_data, tmp_path, name, zone):
     path = _gudb_rr_file(shared_data, tmp_path / "gudb_subject_00.csv") if name == "gudb" else shared_data / name
-    assert _analyze_sha256(path, zone) == GOLDEN[name]
+    now, without_breathing = _analyze_sha256(path, zone)
+    assert without_breathing == GOLDEN[name]
+    assert now == GOLDEN_BREATHING[name]
