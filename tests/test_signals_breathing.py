@@ -4,15 +4,21 @@ neurokit2's, live = batch, and the measures on real recordings (skipped without 
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import inspect
+import io
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from attune.db import db_connect, db_transaction
 from attune.signals.artifacts import BeatCleaner
+from attune.signals.baseline import BaselineConfig
 from attune.signals.breathing import (
     BreathingConfig,
     breath_rate_from_psd,
@@ -24,10 +30,14 @@ from attune.signals.breathing import (
     hr_spectrum,
     signal_detrend_linear,
 )
+from attune.signals.events import Tick
 from attune.signals.features import FeatureStream, TickFeatures
+from attune.signals.pipeline import AnalysisConfig, Analyzer
 from attune.signals.simulate import day_simulate, morning_ms
+from attune.signals.storage import events_write, ticks_read_since
 
 T0_MS = 1_772_000_000_000  # a multiple of the 5 s tick
+QUICK_CALIBRATION = AnalysisConfig(baseline=BaselineConfig(calibration_ticks=12, bin_full_ticks=6))
 
 
 def _beats(rate_per_min: float, swing_bpm: float, minutes: float = 5.0, mean_hr: float = 62.0,
@@ -95,8 +105,6 @@ def test_windows_that_do_not_allow_the_measures_give_nan():
 
 def _real_windows(shared_data: Path, n: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Detrended 4 Hz windows of the p37 ECG (sitting through paced breathing)."""
-    import csv
-
     with open(shared_data / "labeled_conditions_p37/vu_ams_ecg_rr_labeled.csv", newline="") as f:
         rows = [(int(r["epoch_ms"]), float(r["rr_ms"])) for r in csv.DictReader(f)]
     epoch, rr = (np.array(c) for c in zip(*rows, strict=True))
@@ -217,3 +225,45 @@ def test_slow_breathing_recording_is_coherent_and_slow(shared_data):
     assert s.n_valid > 90
     assert 3.0 < s.median("rate_per_min") < 5.0  # README: ~3.8/min, large swings
     assert s.median("coherence") > 0.7 and s.median("rsa_bpm") > 10
+
+
+# -- output: attune analyze, the tick table ---------------------------------------------------------
+def _attune(*args: str) -> str:
+    cmd = [sys.executable, "-m", "attune.cli", *args]
+    return subprocess.run(cmd, capture_output=True, check=True, text=True).stdout
+
+
+def test_analyze_json_and_csv_carry_the_breathing_measures(shared_data):
+    path = shared_data / "labeled_conditions_p37/vu_ams_ecg_rr_labeled.csv"
+    ticks = json.loads(_attune("analyze", str(path), "--format", "json", "--tz", "UTC", "--quiet"))["ticks"]
+    keys = ("breath_rate_per_min", "rsa_bpm", "coherence")
+    assert all(set(keys) <= t.keys() for t in ticks)
+    assert ticks[0]["coherence"] is None  # the first tick has no 64 s of beats behind it
+    start, end = (int(r["epoch_ms"]) for r in csv.DictReader(
+        open(shared_data / "labeled_conditions_p37/events_with_epoch_ms.csv")) if r["conditions"] == "breathing")
+    paced = [t for t in ticks if t["epoch_ms"] - 64_000 >= start and t["epoch_ms"] <= end]
+    assert len(paced) == 24 and all(t["coherence"] is not None and 0 <= t["coherence"] <= 1 for t in paced)
+    assert np.median([t["breath_rate_per_min"] for t in paced]) == pytest.approx(6.0, abs=0.5)
+    rows = list(csv.DictReader(io.StringIO(_attune("analyze", str(path), "--format", "csv", "--tz", "UTC", "--quiet"))))
+    assert len(rows) == len(ticks)
+    for row, tick in zip(rows, ticks, strict=True):
+        for key in keys:
+            assert (row[key] == "") == (tick[key] is None)
+            if tick[key] is not None:
+                assert float(row[key]) == pytest.approx(tick[key], abs=0.006)
+
+
+def test_tick_table_stores_and_reads_back_the_breathing_measures(tmp_path):
+    end, rr = _beats(6.0, 12.0, minutes=4)
+    analyzer = Analyzer(QUICK_CALIBRATION)
+    events = analyzer.push(end, rr, np.ones(end.size, dtype=np.int64), np.zeros(end.size, dtype=np.int64))
+    events += analyzer.finish()
+    ticks = [e for e in events if isinstance(e, Tick)]
+    assert sum(t.coherence is not None for t in ticks) > 20
+    conn = db_connect(tmp_path / "a.sqlite")
+    with db_transaction(conn):
+        events_write(conn, events)
+    stored = conn.execute("SELECT epoch_ms, breath_rate_per_min, rsa_bpm, coherence FROM tick ORDER BY epoch_ms").fetchall()
+    assert [tuple(r) for r in stored] == [(t.epoch_ms, t.breath_rate_per_min, t.rsa_bpm, t.coherence) for t in ticks]
+    assert ticks_read_since(conn, 0, limit=len(ticks)) == ticks  # as `attune serve` reads them back
+    conn.close()
