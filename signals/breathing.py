@@ -292,9 +292,13 @@ def rsa_from_cycles(
     """
     n_rows, n = spectrum.shape[0], config.n_samples
     f = np.linspace(0.0, config.sampling_rate_hz / 2, spectrum.shape[1])
+    # bins above the highest pass band are zero: irfft pads a shorter spectrum with zeros
+    used = min(int(np.searchsorted(f, config.rate_band_hz[1] * config.cycle_band_ratio, side="right")) + 1,
+               f.size)
+    f = f[:used]
     f0 = np.asarray(rate_per_min, dtype=float)[:, None] / 60.0
     keep = (f[None, :] >= f0 / config.cycle_band_ratio) & (f[None, :] <= f0 * config.cycle_band_ratio)
-    masked = np.where(keep, spectrum, 0.0)
+    masked = np.where(keep, spectrum[:, :used], 0.0)
     narrow = np.empty((n_rows, n))
     for i in range(n_rows):  # one row at a time, as in hr_spectrum
         narrow[i] = np.fft.irfft(masked[i], n=config.n_fft)[:n]
