@@ -12,24 +12,28 @@ regular (resonance with the baroreflex). From the cleaned intervals of the last
    and each sample depends only on the two beats around it, so a tick computed from a
    live buffer equals the tick computed from a whole day. At breathing frequencies
    (<= 0.4 Hz, with beats at >= 50/min) it attenuates the spectrum by < 10 %.
-2. **Spectrum** (:func:`hr_psd`): linear trend removed, Hann taper, periodogram
-   zero-padded to 1024 points (0.0039 Hz grid, 0.23 breaths/min). This is
-   ``neurokit2.signal_psd(x, sampling_rate=4, method="fft", n=1024, normalize=False)`` of
-   the tapered window ``x`` (a test checks the equality on real windows); it is written
-   here with numpy so a day of ticks costs ~1 s instead of the ~20 s of one
-   ``signal_psd`` call (and its pandas frame) per tick.
+2. **Spectrum** (:func:`hr_spectrum`, :func:`hr_psd`): linear trend removed, periodic
+   Hann taper, periodogram zero-padded to 1024 points (0.0039 Hz grid, 0.23 breaths/min).
+   This is ``neurokit2.signal_psd(x, sampling_rate=4, method="fft", n=1024,
+   normalize=False)`` of the tapered window ``x`` (a test checks the equality on real
+   windows); it is written here with numpy because one ``signal_psd`` call (and its
+   pandas frame) per tick costs ~0.6 ms, ~10 s for a day of ticks, and importing
+   neurokit2 2.4 s at every start. One FFT per window serves the spectrum (the taper is
+   applied as a convolution of the spectrum) and the band-pass of the RSA cycles.
 3. **Measures**:
 
    * ``breath_rate_per_min`` (:func:`breath_rate_from_psd`): frequency of the largest
-     spectral peak in 0.04-0.4 Hz (2.4-24 breaths/min: the Task Force's LF + HF bands,
+     spectral peak (a local maximum: power rising towards 0.04 Hz from slower drift is
+     not a peak; none: NaN) in 0.04-0.4 Hz (2.4-24 breaths/min: the Task Force's LF + HF bands,
      from the slowest paced breathing to fast resting breathing; above 0.4 Hz the beats
      themselves sample the oscillation too sparsely), refined by a parabola through the
      peak bin and its neighbours, x 60. At rest the largest HR oscillation is often the
      ~0.1 Hz baroreflex rhythm, not the breath: the value is the *dominant HR
      oscillation*, which equals the breathing rate when breathing is slow and regular.
+     (Above half the heart rate, e.g. > 0.4 Hz at 48 bpm, the beats cannot show it.)
    * ``coherence`` (:func:`coherence_from_psd`): HeartMath-style, the power within
-     +-0.03 Hz of the largest peak in 0.04-0.26 Hz divided by the total power in
-     0.0033-0.4 Hz, 0..1. HeartMath integrates a 0.030 Hz wide window; with the Hann
+     +-0.03 Hz of the largest peak (local maximum) in 0.04-0.26 Hz divided by the total
+     power in 0.0033-0.4 Hz, 0..1 (0 without a peak in 0.04-0.26 Hz). HeartMath integrates a 0.030 Hz wide window; with the Hann
      taper a pure oscillation spreads over +-0.031 Hz, so the window here is the taper's
      main lobe (a pure sinusoid scores 0.996; with HeartMath's width it would score 0.86).
    * ``rsa_bpm`` (:func:`rsa_from_cycles`): breath cycles are found in the HR itself: the
@@ -63,6 +67,7 @@ References
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -201,6 +206,11 @@ def hr_spectrum(hr_detrended_bpm: np.ndarray, config: BreathingConfig = Breathin
     return out
 
 
+@functools.cache
+def _ones_spectrum(n: int, n_fft: int) -> np.ndarray:
+    return np.fft.rfft(np.ones(n), n=n_fft)
+
+
 def hr_psd(spectrum: np.ndarray, config: BreathingConfig = BreathingConfig()) -> tuple[np.ndarray, np.ndarray]:
     """Hann-tapered, zero-padded periodogram of each row (bpm^2, unnormalised), from the
     untapered spectrum :func:`hr_spectrum` of the detrended rows ``d``.
@@ -230,8 +240,7 @@ def hr_psd(spectrum: np.ndarray, config: BreathingConfig = BreathingConfig()) ->
     full = np.concatenate((np.conj(x[:, s:0:-1]), x[:, : used + s]), axis=1)
     tapered = 0.5 * full[:, s : s + used] - 0.25 * (full[:, :used] + full[:, 2 * s : 2 * s + used])
     # minus the tapered row's mean: a constant over the n samples, zero-padded
-    ones = np.fft.rfft(np.ones(n), n=config.n_fft)[:used]
-    tapered = tapered - (tapered[:, :1] / n) * ones[None, :]
+    tapered = tapered - (tapered[:, :1] / n) * _ones_spectrum(n, config.n_fft)[None, :used]
     return frequency[:used], tapered.real**2 + tapered.imag**2
 
 
