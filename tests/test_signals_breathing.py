@@ -19,6 +19,7 @@ import pytest
 from attune.db import db_connect, db_transaction
 from attune.signals.artifacts import BeatCleaner
 from attune.signals.baseline import BaselineConfig
+from attune.signals.batch import analysis_run
 from attune.signals.breathing import (
     BreathingConfig,
     breath_rate_from_psd,
@@ -33,7 +34,7 @@ from attune.signals.breathing import (
 from attune.signals.events import Tick
 from attune.signals.features import FeatureStream, TickFeatures
 from attune.signals.pipeline import AnalysisConfig, Analyzer
-from attune.signals.simulate import day_simulate, morning_ms
+from attune.signals.simulate import BreathingProfile, day_simulate, morning_ms, rr_with_rsa
 from attune.signals.storage import events_write, ticks_read_since
 
 T0_MS = 1_772_000_000_000  # a multiple of the 5 s tick
@@ -267,3 +268,41 @@ def test_tick_table_stores_and_reads_back_the_breathing_measures(tmp_path):
     assert [tuple(r) for r in stored] == [(t.epoch_ms, t.breath_rate_per_min, t.rsa_bpm, t.coherence) for t in ticks]
     assert ticks_read_since(conn, 0, limit=len(ticks)) == ticks  # as `attune serve` reads them back
     conn.close()
+
+
+# -- the simulated strap breathes ---------------------------------------------------------------------
+def _measures(sim) -> tuple[np.ndarray, ...]:
+    result = analysis_run(sim.epoch_ms, sim.rr_ms, sim.segment_id, sim.flags)
+
+    def col(name: str) -> np.ndarray:
+        return np.array([np.nan if getattr(t, name) is None else getattr(t, name) for t in result.ticks])
+
+    return (np.array([t.epoch_ms for t in result.ticks]), col("breath_rate_per_min"), col("rsa_bpm"),
+            col("coherence"))
+
+
+def test_simulated_rsa_follows_the_pacer_and_resonance_is_findable():
+    protocol = (6.5, 6.0, 5.5, 5.0, 4.5)  # the resonance-frequency protocol, 3 min each
+    step_s = 180.0
+
+    def pacer(t_s: np.ndarray) -> np.ndarray:
+        return np.asarray(protocol)[np.minimum((t_s // step_s).astype(int), len(protocol) - 1)]
+
+    start = T0_MS
+    sim = rr_with_rsa(start, step_s * len(protocol), pacer, seed=5)
+    t, rate, rsa, coherence = _measures(sim)
+    window = BreathingConfig().window_ms
+    swing = []
+    for i, paced in enumerate(protocol):
+        # (the recording's first window lacks a beat before its start: +5 s)
+        inside = (t - window >= start + i * step_s * 1000 + 5000) & (t <= start + (i + 1) * step_s * 1000)
+        assert inside.sum() >= 20 and np.isfinite(rate[inside]).all()
+        assert np.abs(rate[inside] - paced).max() < 0.25
+        assert np.median(coherence[inside]) > 0.9
+        swing.append(np.median(rsa[inside]))
+    # the finder's rule (largest RSA) picks the simulated person's resonance
+    assert protocol[int(np.argmax(swing))] == BreathingProfile().resonance_per_min
+    # and breathing fast, far from resonance, shows a small swing
+    _, fast_rate, fast_rsa, _ = _measures(rr_with_rsa(start, 300, 15.0, seed=6))
+    assert np.nanmedian(fast_rate) == pytest.approx(15.0, abs=0.25)
+    assert np.nanmedian(fast_rsa) < 0.4 * max(swing)
