@@ -10,8 +10,10 @@ regular (resonance with the baroreflex). From the cleaned intervals of the last
    4 Hz (256 samples, at ``t - 64 s + k * 250 ms``, k = 0..255). Linear rather than cubic:
    it never overshoots the beats (so a peak-to-trough swing is one between real beats),
    and each sample depends only on the two beats around it, so a tick computed from a
-   live buffer equals the tick computed from a whole day. At breathing frequencies
-   (<= 0.4 Hz, with beats at >= 50/min) it attenuates the spectrum by < 10 %.
+   live buffer equals the tick computed from a whole day. The price: it damps an
+   oscillation of frequency f by sinc^2(f * RR) (at 60 bpm: 0.97 at 6/min, 0.81 at
+   15/min, 0.57 at 24/min), so fast breathing shows less in the spectrum than it is
+   (RSA itself is measured on the beats, not on the interpolated series).
 2. **Spectrum** (:func:`hr_spectrum`, :func:`hr_psd`): linear trend removed, periodic
    Hann taper, periodogram zero-padded to 1024 points (0.0039 Hz grid, 0.23 breaths/min).
    This is ``neurokit2.signal_psd(x, sampling_rate=4, method="fft", n=1024,
@@ -24,18 +26,19 @@ regular (resonance with the baroreflex). From the cleaned intervals of the last
 
    * ``breath_rate_per_min`` (:func:`breath_rate_from_psd`): frequency of the largest
      spectral peak (a local maximum: power rising towards 0.04 Hz from slower drift is
-     not a peak; none: NaN) in 0.04-0.4 Hz (2.4-24 breaths/min: the Task Force's LF + HF bands,
-     from the slowest paced breathing to fast resting breathing; above 0.4 Hz the beats
-     themselves sample the oscillation too sparsely), refined by a parabola through the
-     peak bin and its neighbours, x 60. At rest the largest HR oscillation is often the
+     not a peak; none: NaN) in 0.04-0.4 Hz (2.4-24 breaths/min: the Task Force's LF + HF
+     bands, from the slowest paced breathing to fast resting breathing; above 0.4 Hz the
+     beats themselves sample the oscillation too sparsely), refined by a parabola
+     through the peak bin and its neighbours, x 60. At rest the largest HR oscillation is often the
      ~0.1 Hz baroreflex rhythm, not the breath: the value is the *dominant HR
      oscillation*, which equals the breathing rate when breathing is slow and regular.
      (Above half the heart rate, e.g. > 0.4 Hz at 48 bpm, the beats cannot show it.)
    * ``coherence`` (:func:`coherence_from_psd`): HeartMath-style, the power within
      +-0.03 Hz of the largest peak (local maximum) in 0.04-0.26 Hz divided by the total
-     power in 0.0033-0.4 Hz, 0..1 (0 without a peak in 0.04-0.26 Hz). HeartMath integrates a 0.030 Hz wide window; with the Hann
-     taper a pure oscillation spreads over +-0.031 Hz, so the window here is the taper's
-     main lobe (a pure sinusoid scores 0.996; with HeartMath's width it would score 0.86).
+     power in 0.0033-0.4 Hz, 0..1 (0 without a peak in 0.04-0.26 Hz). HeartMath
+     integrates a 0.030 Hz wide window; with the Hann taper a pure oscillation spreads
+     over +-0.031 Hz, so the window here is the taper's main lobe (a pure sinusoid
+     scores 0.996; with HeartMath's width it would score 0.86).
    * ``rsa_bpm`` (:func:`rsa_from_cycles`): breath cycles are found in the HR itself: the
      detrended 4 Hz HR is band-passed (FFT mask) to ``[f/1.5, 1.5 f]`` around the
      dominant frequency ``f`` and each upward zero crossing starts a cycle. For every
