@@ -1,7 +1,8 @@
 """attune.signals: beats → 5 s ticks (HR, lnRMSSD), a personal baseline, an activation
-score, steady states and activation episodes — one pipeline for live and batch.
+score, steady states and activation episodes, and the breathing the heart shows (rate, RSA
+amplitude, coherence) — one pipeline for live and batch.
 
-See docs/activation.md for every definition, threshold and its source.
+See docs/activation.md and docs/breathing.md for every definition, threshold and its source.
 
 Live::
 

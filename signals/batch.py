@@ -397,6 +397,8 @@ def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time
         row.update(hr_bpm=_r(t.hr_bpm, 2), ln_rmssd=_r(t.ln_rmssd, 4), score=_r(t.score, 3), state=t.state,
                    activity_mg=_r(t.activity_mg, 2), posture=t.posture, cadence_spm=_r(t.cadence_spm, 1),
                    hr_expected_bpm=_r(t.hr_expected_bpm, 2))
+        row.update(breath_rate_per_min=_r(t.breath_rate_per_min, 2), rsa_bpm=_r(t.rsa_bpm, 2),
+                   coherence=_r(t.coherence, 3))
         ticks.append(row)
     episodes = []
     for e in result.episodes:
@@ -423,7 +425,7 @@ def analysis_to_dict(result: AnalysisResult, t0_ms: int | None = None, wall_time
 
 TICK_CSV_COLUMNS = ("t_s", "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms",
                     "score", "coverage", "artifact_fraction", "activity_mg", "posture", "cadence_spm",
-                    "hr_expected_bpm")
+                    "hr_expected_bpm", "breath_rate_per_min", "rsa_bpm", "coherence")
 EPISODE_CSV_COLUMNS = ("onset_s", "peak_s", "end_s", "peak_score", "delta_hr_bpm", "delta_ln_rmssd", "quality",
                        "duration_s", "half_recovery_s", "prolonged", "motion")
 
@@ -441,7 +443,8 @@ def analysis_ticks_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = 
                     round(t.coverage, 4), round(t.artifact_fraction, 4),
                     "" if t.activity_mg is None else round(t.activity_mg, 2), t.posture or "",
                     "" if t.cadence_spm is None else round(t.cadence_spm, 1),
-                    "" if t.hr_expected_bpm is None else round(t.hr_expected_bpm, 2)])
+                    "" if t.hr_expected_bpm is None else round(t.hr_expected_bpm, 2),
+                    *("" if v is None else round(v, 4) for v in (t.breath_rate_per_min, t.rsa_bpm, t.coherence))])
 
 
 def analysis_episodes_csv(result: AnalysisResult, out: TextIO, t0_ms: int | None = None) -> None:

@@ -36,11 +36,12 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from attune.signals.artifacts import NNBatch
+from attune.signals.breathing import BreathingConfig, breathing_compute
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class FeatureConfig:
     min_coverage: float = 0.8
     max_artifact_fraction: float = 0.05
     min_pairs: int = 20
+    breathing: BreathingConfig = field(default_factory=BreathingConfig)  # 64 s window (issue 10)
 
     def __post_init__(self) -> None:
         if self.tick_ms <= 0 or self.window_ms % self.tick_ms or self.fast_window_ms > self.window_ms:
@@ -73,12 +75,16 @@ class TickFeatures:
     coverage: np.ndarray  # fraction of the 60 s window covered by usable intervals
     artifact_fraction: np.ndarray  # detected artifacts / intervals in the window
     valid: np.ndarray  # bool
+    # breathing in the HR over 64 s (attune.signals.breathing; NaN where not allowed)
+    breath_rate_per_min: np.ndarray
+    rsa_bpm: np.ndarray
+    coherence: np.ndarray
 
     @classmethod
     def empty(cls) -> TickFeatures:
         z = np.zeros(0)
         zi = np.zeros(0, dtype=np.int64)
-        return cls(zi, zi, z, z, z, z, z, z, z, np.zeros(0, dtype=bool))
+        return cls(zi, zi, z, z, z, z, z, z, z, np.zeros(0, dtype=bool), z, z, z)
 
     @classmethod
     def concat(cls, parts: list[TickFeatures]) -> TickFeatures:
@@ -159,7 +165,8 @@ def features_compute(
 ) -> TickFeatures:
     """Features of the ticks ``tick_ms`` from cleaned intervals (vectorised).
 
-    The intervals must include every interval ending in each tick's 60 s window.
+    The intervals must include every interval ending in each tick's 60 s window, and in
+    the ``breathing.reach_ms`` (67 s) before it for the breathing measures.
     """
     t = np.asarray(tick_ms, dtype=np.int64)
     end = np.asarray(end_ms, dtype=np.int64)
@@ -207,8 +214,10 @@ def features_compute(
         rmssd = np.where(valid, rmssd, np.nan)
         ln_rmssd = np.log(rmssd)
         sdnn = np.where(valid, sdnn, np.nan)
+    breath = breathing_compute(t, end, nn, n_artifacts, config.breathing)
     return TickFeatures(t, n.astype(np.int64), hr, hr_fast, rmssd, ln_rmssd, sdnn,
-                        np.nan_to_num(coverage), artifact_fraction, valid)
+                        np.nan_to_num(coverage), artifact_fraction, valid,
+                        breath.breath_rate_per_min, breath.rsa_bpm, breath.coherence)
 
 
 class FeatureStream:
@@ -217,7 +226,8 @@ class FeatureStream:
     A tick ``t`` is computed once every interval ending at or before ``t`` has been
     delivered (the cleaner's horizon), and only if at least one beat (usable or not)
     lies in its window; longer stretches without any beat produce no ticks at all.
-    Memory: the last ``window_ms`` of intervals and beat times.
+    Memory: the last ``window_ms`` of intervals and beat times (``breathing.reach_ms`` of
+    intervals when that is longer).
     """
 
     def __init__(self, config: FeatureConfig = FeatureConfig()) -> None:
@@ -278,7 +288,7 @@ class FeatureStream:
 
     def _trim(self) -> None:
         start = self._next_tick - self.config.window_ms
-        k = int(np.searchsorted(self._end, start, side="right"))
+        k = int(np.searchsorted(self._end, min(start, self._next_tick - self.config.breathing.reach_ms), side="right"))
         if k:
             self._end, self._nn, self._run = self._end[k:], self._nn[k:], self._run[k:]
             self._corrected, self._art = self._corrected[k:], self._art[k:]

@@ -191,7 +191,8 @@ class Analyzer:
         # plain Python lists: per-element numpy access would cost more than the work
         cols = (f.epoch_ms.tolist(), f.valid.tolist(), f.hr_bpm.tolist(), f.hr_fast_bpm.tolist(),
                 _opts(f.rmssd_ms), f.ln_rmssd.tolist(), _opts(f.sdnn_ms), f.coverage.tolist(),
-                f.artifact_fraction.tolist())
+                f.artifact_fraction.tolist(),
+                _opts(f.breath_rate_per_min), _opts(f.rsa_bpm), _opts(f.coherence))
         if self.motion.known_through_ms is None and not self._pending:
             return self._run(zip(*cols, strict=True))  # no motion so far: nothing waits
         self._pending.extend(zip(*cols, strict=True))
@@ -251,10 +252,11 @@ class Analyzer:
         baseline, machine, episodes = self.baseline, self.machine, self.episodes
         ticks = self._ticks
         with_motion = self.motion.known_through_ms is not None
-        for t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art in rows:
+        for t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art, breath_rate, rsa, coherence in rows:
             motion = self._motion_at(t) if with_motion else None
             if motion is not None:
-                events += self._tick_motion(t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art, *motion)
+                events += self._tick_motion(t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art,
+                                            (breath_rate, rsa, coherence), *motion)
                 continue
             if baseline.update_due(t):
                 baseline.update(t)
@@ -275,6 +277,7 @@ class Analyzer:
                     None if scored is None else scored.z_hr,
                     None if scored is None else scored.z_ln_rmssd,
                     est.progress,
+                    breath_rate_per_min=breath_rate, rsa_bpm=rsa, coherence=coherence,
                 ))
                 if shown != self._shown:
                     events.append(StateChanged(t, shown, self._shown))
@@ -294,7 +297,7 @@ class Analyzer:
             self.ticks_processed += 1
         return events
 
-    def _tick_motion(self, t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art,
+    def _tick_motion(self, t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art, breath: tuple,
                      m: MotionTick, activity_60: float, ortho: bool) -> list[Event]:
         """One beat tick with motion known: scored against what the movement predicts."""
         events: list[Event] = []
@@ -329,6 +332,7 @@ class Analyzer:
                 est.progress,
                 m.activity_mg, str(m.posture), m.cadence_spm,
                 est.hr_bpm + expected.excess_bpm,
+                *breath,
             ))
             if shown != self._shown:
                 events.append(StateChanged(t, shown, self._shown))

@@ -45,6 +45,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -461,6 +462,90 @@ def days_simulate(
         [e for p in parts for e in p.events],
         np.concatenate([p.artifact_index + o for p, o in zip(parts, offsets, strict=True)]),
     )
+
+
+@dataclass(frozen=True)
+class BreathingProfile:
+    """How a simulated person's heart follows their breath (paced breathing, issue 10).
+
+    The peak-to-trough HR swing per breath is ``rest_swing_bpm`` away from resonance and
+    ``resonance_gain`` times that at ``resonance_per_min``, falling off as a Gaussian of
+    width ``resonance_width_per_min`` (set to the p37 recording of docs/breathing.md:
+    ~9 bpm breathing freely at ~14/min, ~28 bpm paced at 6/min). A stand-in for the
+    baroreflex resonance (Vaschillo et al., 2002), good enough for a demo and a finder
+    protocol to have something to find, not a physiological model.
+    """
+
+    mean_hr_bpm: float = 62.0
+    rest_swing_bpm: float = 8.0
+    resonance_per_min: float = 6.0
+    resonance_gain: float = 3.5
+    resonance_width_per_min: float = 1.8
+    drift_hr_bpm: float = 1.5  # SD of the slow HR drift (5 min time constant)
+    beat_noise_ms: float = 8.0  # SD of the beat-to-beat noise added to each RR
+
+    def swing_bpm(self, rate_per_min: np.ndarray | float) -> np.ndarray:
+        """Peak-to-trough HR swing (bpm) when breathing at ``rate_per_min``."""
+        near = np.exp(-(((np.asarray(rate_per_min, dtype=float) - self.resonance_per_min)
+                         / self.resonance_width_per_min) ** 2))
+        return self.rest_swing_bpm * (1 + (self.resonance_gain - 1) * near)
+
+
+def rr_with_rsa(
+    start_ms: int,
+    duration_s: float,
+    breath_rate_per_min: float | Callable[[np.ndarray], np.ndarray] = 6.0,
+    *,
+    seed: int = 0,
+    person: BreathingProfile = BreathingProfile(),
+    segment_id: int = 1,
+) -> Simulation:
+    """Beats whose heart rate follows a breathing rate: respiratory sinus arrhythmia.
+
+    The heart rate rises on the in-breath and falls on the out-breath, a sine at the
+    breathing rate with the swing :meth:`BreathingProfile.swing_bpm` (largest at
+    resonance), on a slowly drifting mean; beats are placed by integral pulse frequency
+    modulation, as in :func:`day_simulate`, then beat noise is added.
+
+    Parameters
+    ----------
+    start_ms : int
+        Unix time of the start.
+    duration_s : float
+        Length in seconds.
+    breath_rate_per_min : float or callable
+        The breathing rate, breaths/min: a constant (a pacer), or a function of the time
+        from the start (seconds, array) to the rate (e.g. the finder's steps).
+    seed : int
+        Random seed: the same seed gives the same beats.
+    person : BreathingProfile
+    segment_id : int
+
+    Returns
+    -------
+    Simulation
+        One segment, no artifacts, no events.
+
+    Examples
+    --------
+    >>> sim = rr_with_rsa(1_700_000_000_000, 120, 6.0)
+    >>> 110 < len(sim) < 140
+    True
+    """
+    rng = np.random.default_rng(seed)
+    n = int(duration_s / _DT_S) + 1
+    t = np.arange(n) * _DT_S
+    rate = np.broadcast_to(np.asarray(breath_rate_per_min(t) if callable(breath_rate_per_min)
+                                      else breath_rate_per_min, dtype=float), t.shape)
+    phase = 2 * np.pi * np.cumsum(rate / 60.0) * _DT_S
+    hr = (person.mean_hr_bpm + _ou(n, _DT_S, 300.0, person.drift_hr_bpm, rng)
+          + person.swing_bpm(rate) / 2 * np.sin(phase))
+    beats_done = np.cumsum(hr / 60.0 * _DT_S)  # integral pulse frequency modulation
+    k = np.arange(1, int(beats_done[-1]))
+    beat_s = np.interp(k, beats_done, t)
+    rr = np.diff(beat_s) * 1000.0 + rng.normal(0.0, person.beat_noise_ms, beat_s.size - 1)
+    epoch = start_ms + np.round(beat_s[0] * 1000 + np.cumsum(rr)).astype(np.int64)
+    return Simulation(epoch, rr, np.full(rr.size, segment_id, dtype=np.int64), np.zeros(rr.size, dtype=np.int64))
 
 
 def morning_ms(date: str, hour: float = 7.0, tz: tzinfo = UTC) -> int:

@@ -37,7 +37,8 @@ DEFAULT_BASELINE = BaselineConfig()
 _TICK_COLUMNS = (
     "epoch_ms", "state", "hr_bpm", "hr_fast_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "coverage",
     "artifact_fraction", "score", "z_hr", "z_ln_rmssd", "calibration",
-    "activity_mg", "posture", "cadence_spm", "hr_expected_bpm", "baseline_used",
+    "activity_mg", "posture", "cadence_spm", "hr_expected_bpm",
+    "breath_rate_per_min", "rsa_bpm", "coherence", "baseline_used",
 )
 _EPISODE_COLUMNS = (
     "onset_ms", "peak_ms", "end_ms", "confirmed_ms", "peak_score", "delta_hr_bpm", "delta_ln_rmssd",
@@ -90,7 +91,8 @@ def baseline_rebuild(
 def _tick_row(t: Tick, used: bool) -> tuple:
     return (t.epoch_ms, t.state, t.hr_bpm, t.hr_fast_bpm, t.rmssd_ms, t.ln_rmssd, t.sdnn_ms, t.coverage,
             t.artifact_fraction, t.score, t.z_hr, t.z_ln_rmssd, t.calibration,
-            t.activity_mg, t.posture, t.cadence_spm, t.hr_expected_bpm, int(used))
+            t.activity_mg, t.posture, t.cadence_spm, t.hr_expected_bpm,
+            t.breath_rate_per_min, t.rsa_bpm, t.coherence, int(used))
 
 
 def _episode_row(e: Episode, source: str) -> tuple:
