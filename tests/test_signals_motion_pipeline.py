@@ -218,7 +218,7 @@ def test_analyze_file_with_motion_csv(tmp_path, sim, acc):
     assert sum(t["activity_mg"] is not None for t in doc["ticks"]) > 0.8 * len(doc["ticks"])
     r = _attune("analyze", str(beats), "--format", "csv", "--quiet")
     head = r.stdout.splitlines()[0].split(",")
-    assert head[-4:] == ["activity_mg", "posture", "cadence_spm", "hr_expected_bpm"]
+    assert head[-7:-3] == ["activity_mg", "posture", "cadence_spm", "hr_expected_bpm"]
     untimed = tmp_path / "untimed.csv"
     untimed.write_text("rr_ms\n" + "".join(f"{r:.1f}\n" for r in sim.rr_ms[:2000]))
     r = _attune("analyze", str(untimed), "--motion", str(m))
