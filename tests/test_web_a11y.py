@@ -110,7 +110,7 @@ def _prompt_show(page, base: str) -> int:
 
 
 @pytest.mark.parametrize("size,scheme", [("phone", "light"), ("phone", "dark"), ("desktop", "light"), ("desktop", "dark")])
-def test_axe_finds_nothing_serious_and_every_view_is_saved(demo_base, browser, tmp_path: Path, request,  # noqa: F811
+def test_axe_finds_nothing_serious_and_every_view_is_saved(demo_base, browser, tmp_path: Path, capsys,  # noqa: F811
                                                           size: str, scheme: str) -> None:
     out = output_dir(tmp_path)
     page, errors = _open(browser, demo_base, size, scheme)
@@ -143,9 +143,8 @@ def test_axe_finds_nothing_serious_and_every_view_is_saved(demo_base, browser, t
     expect(page.locator("#pair-code")).to_be_visible()
     view("pair")
 
-    tr = request.config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None:  # shown even when output is captured
-        tr.write_line(f"screenshots ({size}, {scheme}): {out}")
+    with capsys.disabled():  # shown even when pytest captures the output
+        print(f"\nscreenshots ({size}, {scheme}): {out}")
     assert {k: v for k, v in problems.items() if v} == {}
     assert errors == []
     for name in problems:
