@@ -36,7 +36,8 @@ async function dayLoad() {
   $("day-title").textContent = isToday(from) ? "Today" :
     from.toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short" });
   $("day-pick").value = dateInputValue(from);
-  $("day-next").disabled = isToday(from);
+  // aria-disabled, not disabled: a focused › that turns off on reaching today keeps the focus
+  $("day-next").setAttribute("aria-disabled", String(isToday(from)));
   const width = Math.max(300, $("timeline").clientWidth);
   let tl;
   try {
@@ -120,7 +121,11 @@ function motionBandRender(day) {
     el.style.left = pct(s.startMs);
     el.style.width = `${(100 * (s.endMs - s.startMs) / (day.toMs - day.fromMs)).toFixed(3)}%`;
     // the words where they fit (~100 px), so a stretch without motion says so
-    if (s.kind === "unknown" && wide * (s.endMs - s.startMs) / (day.toMs - day.fromMs) >= 100) el.textContent = BAND_WORDS.unknown;
+    if (s.kind === "unknown" && wide * (s.endMs - s.startMs) / (day.toMs - day.fromMs) >= 100) {
+      const words = document.createElement("span");  // on a solid ground: readable over the hatching
+      words.className = "mb-words"; words.textContent = BAND_WORDS.unknown;
+      el.append(words);
+    }
     el.title = `${hhmm(s.startMs)}–${hhmm(s.endMs)}: ${BAND_WORDS[s.kind]}`;
     band.append(el);
   }
@@ -136,8 +141,22 @@ function motionBandRender(day) {
 
 function trendRenderNow() { const c = $("trend"); trendRender(c, canvasSize(c), color); }
 
+/** The `data-key` of the focused control inside `box` (before a redraw replaces it). */
+function focusedKey(box) {
+  const a = document.activeElement;
+  return a && box.contains(a) ? a.dataset.key ?? null : null;
+}
+
+/** After a redraw: keyboard focus back on the control of the same key, not lost to the page. */
+function focusKeep(box, key) {
+  if (key == null) return;
+  const b = [...box.querySelectorAll("[data-key]")].find((el) => el.dataset.key === key);
+  b?.focus({ preventScroll: true });
+}
+
 function listRender() {
   const list = $("episodes");
+  const hadFocus = focusedKey(list);
   list.replaceChildren();
   if (!shown.model) return;
   for (const item of dayItems(shown.model)) {
@@ -171,6 +190,7 @@ function listRender() {
     li.append(button);
     list.append(li);
   }
+  focusKeep(list, hadFocus);
 }
 
 function onTimelineTap(ev) {
@@ -210,6 +230,7 @@ function itemSelect(item) {
  * pointer tap goes to the nearest (as on the canvas); Enter/Space to the button's own. */
 function targetsRender(dpr) {
   const layer = $("chart-targets");
+  const hadFocus = focusedKey(layer);
   layer.replaceChildren();
   const canvas = $("timeline");
   const scale = canvas.clientWidth ? canvas.clientWidth / (canvas.width / dpr) : 1;
@@ -250,6 +271,7 @@ function targetsRender(dpr) {
     });
     layer.append(b);
   }
+  focusKeep(layer, hadFocus);
 }
 
 /** The legend, from scale.js: every state in the same words as the headline, the lines,
@@ -390,13 +412,22 @@ function init() {
   $("scale-info-text").textContent = SCALE_EXPLAINED;
   $("mark-moment").onclick = () => sheetOpen({ kind: "moment" });
   sheetInit({ dayShown: () => shown.day, dayModel: () => shown.model, changed: onSheetChanged, toast });
-  for (const [id, mode] of [["sum-day", "day"], ["sum-week", "week"]]) {
+  const tabs = [["sum-day", "day"], ["sum-week", "week"]];
+  for (const [id, mode] of tabs) {
     $(id).onclick = () => {
       shown.summary = mode;
       $("sum-day").setAttribute("aria-selected", String(mode === "day"));
       $("sum-week").setAttribute("aria-selected", String(mode === "week"));
+      $("summary-body").setAttribute("aria-labelledby", id);
       summaryLoad();
     };
+    // the tabs pattern: ← → move between the tabs (Tab reaches each of them too)
+    $(id).addEventListener("keydown", (ev) => {
+      if (ev.key !== "ArrowLeft" && ev.key !== "ArrowRight") return;
+      ev.preventDefault();
+      const other = tabs.find(([o]) => o !== id)[0];
+      $(other).click(); $(other).focus();
+    });
   }
   let resizeTimer = null;
   const redraw = () => { timelineRender(); trendRenderNow(); };

@@ -17,6 +17,7 @@ let labels = [];       // [{id, name, builtin, uses}] from /api/labels
 let open = null;       // {kind: "episode", episode} | {kind: "moment", moment?} while shown
 let chosen = null;     // the label picked in the sheet
 let hooks = { dayShown: () => new Date(), dayModel: () => null, changed: async () => {}, toast: () => {} };
+let opener = null;     // {el, key, home}: the control that opened the sheet (focus goes back to it)
 
 /** Wire the sheet's buttons. `dayShown()` is the local midnight shown; `dayModel()` the
  * day.js model of it (for "next unnamed" and the moment's chart); `changed(what)` is
@@ -99,6 +100,10 @@ export async function labelsLoad() {
 
 /** Show the sheet for an episode, a moment, or (`{kind: "moment"}`) a new moment. */
 export function sheetOpen(item) {
+  if (!open) {  // "next unnamed" keeps the first opener
+    const a = document.activeElement;
+    opener = a && a !== document.body ? { el: a, key: a.dataset?.key, home: a.parentElement?.closest("[id]")?.id } : null;
+  }
   open = item;
   const numbers = $("sheet-numbers");
   numbers.replaceChildren();
@@ -155,12 +160,35 @@ export function sheetOpen(item) {
   navRender();
   momentChartRender(span[0], span[1]);
   $("sheet").scrollTop = 0;
+  backgroundInert(true);
   $("sheet").focus();
+}
+
+// a modal sheet: the page behind it is out of reach of Tab and of screen readers (the
+// in-the-moment prompt stays live: it sits above the sheet and may ask meanwhile)
+const KEEP_LIVE = new Set(["sheet", "sheet-backdrop", "ask", "ask-said", "toast"]);
+function backgroundInert(on) {
+  for (const el of document.body.children) {
+    if (el.tagName !== "SCRIPT" && !KEEP_LIVE.has(el.id)) el.inert = on;
+  }
+}
+
+/** Focus back on the control that opened the sheet; when a redraw replaced it (the chart
+ * and the list are redrawn as the day changes), on its successor: the control with the same
+ * `data-key` in the same list. */
+function openerFocus() {
+  if (!opener || open) return;
+  const { el, key, home } = opener;
+  let target = el.isConnected ? el : null;
+  if (!target && key && home) target = document.querySelector(`#${CSS.escape(home)} [data-key="${CSS.escape(key)}"]`);
+  if (target && !target.closest("[hidden]")) target.focus();
 }
 
 function sheetClose() {
   $("sheet").hidden = true; $("sheet-backdrop").hidden = true; open = null;
   $("sheet-saved").hidden = true;
+  backgroundInert(false);
+  openerFocus();
 }
 
 // "Saved": in the sheet when it moves on to the next, else in the day card above the
@@ -297,6 +325,7 @@ async function sheetClear() {
   } catch (err) { errorShow(err.message); return; }
   sheetClose();
   await hooks.changed(change);
+  if (!document.activeElement || document.activeElement === document.body) openerFocus();  // the list was redrawn
 }
 
 function errorShow(text) { const e = $("sheet-error"); e.textContent = text; e.hidden = false; }
