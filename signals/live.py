@@ -51,6 +51,12 @@ log = logging.getLogger(__name__)
 
 EventListener = Callable[[list[Event]], None]
 
+# Live, beats arrive within seconds of their motion (same strap, same link); motion more
+# than this ahead of the beats is dropped, so memory stays bounded when beats stop while
+# motion goes on (10 min: 120 motion ticks, ~25 kB). Live equals batch as long as motion
+# is at most this far ahead of the beats (and max_motion_lag_s behind).
+LIVE_MOTION_LEAD_S = 600.0
+
 
 class LivePipeline:
     """Beat-by-beat analysis writing to SQLite and notifying listeners.
@@ -108,7 +114,7 @@ class LivePipeline:
         if self._analyzer is None:
             # the baseline as it stood before this data (a restart continues from it)
             baseline = baseline_rebuild(self.conn, first_ms, self.config.baseline, self.tz)
-            self._analyzer = Analyzer(self.config, baseline=baseline)
+            self._analyzer = Analyzer(self.config, baseline=baseline, motion_lead_s=LIVE_MOTION_LEAD_S)
         return self._analyzer
 
     def close(self) -> list[Event]:

@@ -102,9 +102,14 @@ class Analyzer:
         tz: tzinfo = UTC,
         *,
         ticks: bool = True,
+        motion_lead_s: float | None = None,
     ) -> None:
         self.config = config
         self._ticks = ticks  # False: a calibration pass, no Tick / StateChanged events
+        # live: motion ticks further than this ahead of the newest motion are dropped (beats
+        # that stop while motion goes on would keep them all); None: keep (batch pushes a
+        # whole span's motion before its beats)
+        self._lead_ms = None if motion_lead_s is None else int(motion_lead_s * 1000)
         self.cleaner = BeatCleaner(config.artifacts)
         self.features = FeatureStream(config.features)
         self.baseline = baseline if baseline is not None else Baseline(config.baseline, tz)
@@ -156,7 +161,18 @@ class Analyzer:
                     self._posture_run = (p, 1)
             ortho = self._ortho_until is not None and m.epoch_ms <= self._ortho_until
             self._mticks.append((m, ortho))
+        mt = self._mticks
+        if self._lead_ms is not None and mt:
+            # a beat tick reads the motion ticks of its last activity_window_s only
+            lo = mt[-1][0].epoch_ms - self._lead_ms - self._act_ms
+            while mt[0][0].epoch_ms <= lo:
+                mt.popleft()
         return self._drain(False)
+
+    @property
+    def motion_ticks_held(self) -> int:
+        """Motion ticks kept for beat ticks still to come (bounded live, see ``motion_lead_s``)."""
+        return len(self._mticks)
 
     def push_features(self, f: TickFeatures) -> list[Event]:
         """Add ticks already through cleaning and features (by a :class:`BeatCleaner` and
