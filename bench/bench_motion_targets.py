@@ -40,6 +40,11 @@ How the cases are made (../shared/data, see its README):
   labels: the 1st labelled run is the Stroop test, the 2nd the interview (the 3rd,
   hyperventilation, is a breathing manoeuvre and not counted); the control is the rest
   before the first task. Offered = an episode overlapping the task or the minute after.
+  The baseline of such a file is learnt from its own quiet ticks, tasks and recoveries
+  included; the rows "own rest 1 h before" put the person's rest before the first task
+  (HR and motion, from 2 min in) looped to an hour before the session, as gudb's cases
+  do with sitting (:func:`stress_case`). ``--responses`` prints what the heart rate itself
+  does in the Stroop test and in the rest, per person (:func:`stress_responses`).
 
 Every case runs in-process through :func:`analysis_beats` (the code ``attune analyze
 FILE`` runs) with ``motion=`` the samples; the importer that stores ACC files
@@ -310,7 +315,12 @@ def stress_beats(folder: Path, rsa_ms: float = RSA_MS) -> tuple[np.ndarray, np.n
     3.74) makes lnRMSSD neutral: the score reads the heart rate alone (``rsa_ms=0``: the
     bare chain, for comparison)."""
     start, _, hr = _e4(folder / "HR.csv")
-    hr = hr[:, 0]
+    return hr_chain(start, hr[:, 0], rsa_ms)
+
+
+def hr_chain(start: float, hr: np.ndarray, rsa_ms: float = RSA_MS) -> tuple[np.ndarray, np.ndarray]:
+    """Beat times (Unix ms) and intervals (ms) from a 1 Hz HR series starting at ``start``
+    (Unix s), with the breathing rhythm of :func:`stress_beats`."""
     t = start * 1000
     end = t + (len(hr) - 1) * 1000
     times, rr = [], []
@@ -323,12 +333,34 @@ def stress_beats(folder: Path, rsa_ms: float = RSA_MS) -> tuple[np.ndarray, np.n
     return np.rint(times).astype(np.int64), np.array(rr)
 
 
-def stress_case(data: Path, participant: int, tasks: list[tuple[int, int]], with_motion: bool) -> dict[str, Outcome]:
+STRESS_REST_LOOPED = "stress_predict_dev, own rest 1 h before"
+REST_LOOP_S = 3600  # "own rest looped": the person's rest before the tasks, as an hour of baseline
+
+
+def stress_case(data: Path, participant: int, tasks: list[tuple[int, int]], with_motion: bool,
+                rest_loop_s: int = 0) -> dict[str, Outcome]:
+    """The session analysed as ``attune analyze FILE`` would; with ``rest_loop_s``, the
+    person's own rest before the first task (from 2 min in; HR and wrist motion) is looped
+    to that long and put before the session, as gudb's sitting is: the baseline is then
+    mostly their rest, as it would be after quiet days, not the session's own tasks."""
     folder = data / "stress_predict_dev" / f"S{participant:02d}"
-    t_ms, rr = stress_beats(folder)
+    start, _, hr = _e4(folder / "HR.csv")
+    hr = hr[:, 0]
+    session_ms = int(round(start * 1000))
+    rest_span = (int(start) + 120, tasks[0][0] // 1000)  # Unix s
+    if rest_loop_s:
+        rest = hr[rest_span[0] - int(start): rest_span[1] - int(start)]
+        hr = np.r_[np.tile(rest, -(-rest_loop_s // rest.size))[:rest_loop_s], hr]
+        start -= rest_loop_s
+    t_ms, rr = hr_chain(start, hr)
     motion = None
     if with_motion:
         a_start, rate, acc = _e4(folder / "ACC.csv")
+        if rest_loop_s:
+            rest = acc[int((rest_span[0] - a_start) * rate): int((rest_span[1] - a_start) * rate)]
+            n = int(rest_loop_s * rate)
+            acc = np.r_[np.tile(rest, (-(-n // len(rest)), 1))[:n], acc]
+            a_start -= n / rate
         t = np.rint((a_start + np.arange(len(acc)) / rate) * 1000).astype(np.int64)
         motion = AccSamples(t, np.clip(np.rint(acc * 1000 / 64), -32768, 32767).astype(np.int16), rate)
     n = len(t_ms)
@@ -339,7 +371,7 @@ def stress_case(data: Path, participant: int, tasks: list[tuple[int, int]], with
         cal = next((t.calibration for t in result.ticks if t.epoch_ms >= lo), 0.0)
         out[name] = Outcome(bool(eps), tuple(str(e.motion) for e in eps), len(result.episodes), cal)
     # the rest before the first task (from 2 min in: fitting the sensor) is the control
-    eps = _overlapping(result, int(t_ms[0]) + 120_000, tasks[0][0])
+    eps = _overlapping(result, session_ms + 120_000, tasks[0][0])
     out["rest"] = Outcome(bool(eps), tuple(str(e.motion) for e in eps), len(result.episodes))
     return out
 
@@ -419,6 +451,8 @@ def targets_measure(data: Path, config: AnalysisConfig = DEFAULT_CONFIG, stress:
         for p, tasks in sorted(labels.items()):
             for name, o in stress_case(data, p, tasks, with_motion).items():
                 table.setdefault(("stress_predict_dev", name, with_motion), []).append(o)
+            for name, o in stress_case(data, p, tasks, with_motion, REST_LOOP_S).items():
+                table.setdefault((STRESS_REST_LOOPED, name, with_motion), []).append(o)
     return table
 
 
