@@ -41,7 +41,7 @@ from datetime import UTC, tzinfo
 import numpy as np
 
 from attune.ingest.events import AccSamples, Beat
-from attune.signals.additional_hr import STILL, AdditionalHR, MotionModelConfig
+from attune.signals.additional_hr import STILL, AdditionalHR, MotionModelConfig, MotionModelState
 from attune.signals.artifacts import ArtifactConfig, BeatCleaner
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.episodes import EpisodeConfig, EpisodeTracker
@@ -103,6 +103,7 @@ class Analyzer:
         *,
         ticks: bool = True,
         motion_lead_s: float | None = None,
+        motion_state: MotionModelState | None = None,
     ) -> None:
         self.config = config
         self._ticks = ticks  # False: a calibration pass, no Tick / StateChanged events
@@ -123,8 +124,10 @@ class Analyzer:
         self.ticks_processed = 0
         # motion
         mm = config.motion_model
-        self.motion = MotionStream(config.motion)
-        self.model = AdditionalHR(mm)
+        # a stored personal model (upright direction, activity -> HR curve) is continued
+        up = None if motion_state is None or motion_state.upright_ref is None else np.array(motion_state.upright_ref)
+        self.motion = MotionStream(config.motion, upright_ref=up)
+        self.model = AdditionalHR(mm, motion_state)
         self._mticks: deque[tuple[MotionTick, bool]] = deque()  # (motion tick, orthostatic), time order
         self._pending: deque[tuple] = deque()  # beat ticks waiting for their motion
         self._lag_ms = int(mm.max_motion_lag_s * 1000)
@@ -168,6 +171,17 @@ class Analyzer:
             while mt[0][0].epoch_ms <= lo:
                 mt.popleft()
         return self._drain(False)
+
+    @property
+    def last_tick_ms(self) -> int:
+        """Time of the last beat tick processed (0: none yet)."""
+        return self._shown_ms
+
+    def motion_state(self) -> MotionModelState | None:
+        """The personal motion model as learnt so far (None: no motion has been pushed)."""
+        if self.motion.known_through_ms is None:
+            return None
+        return self.model.state(self.motion.upright_ref)
 
     @property
     def motion_ticks_held(self) -> int:
