@@ -52,6 +52,8 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class MotionModelConfig:
@@ -107,15 +109,37 @@ def prior_excess_bpm(activity_mg: float, config: MotionModelConfig = MotionModel
     return pts[-1][1]
 
 
+@dataclass(frozen=True)
+class MotionModelState:
+    """What a person's motion model has learnt, to be stored and continued from: the
+    upright gravity direction (unit vector, sensor axes; None until learnt) and, per
+    activity bin (lower edges ``bin_edges_mg``, mg), the sum of observed minus prior HR
+    excess (bpm) and the number of moving ticks learnt."""
+
+    upright_ref: tuple[float, float, float] | None
+    bin_edges_mg: tuple[float, ...]
+    residual_sum: tuple[float, ...]
+    n_ticks: tuple[int, ...]
+
+
 class AdditionalHR:
     """Per-person expected HR excess by activity (see the module docstring). Learning is
     sequential, one tick at a time, so live and batch learn the same."""
 
-    def __init__(self, config: MotionModelConfig = MotionModelConfig()) -> None:
+    def __init__(self, config: MotionModelConfig = MotionModelConfig(),
+                 state: MotionModelState | None = None) -> None:
         self.config = config
         n = len(config.bin_edges_mg)
         self.residual_sum = [0.0] * n
         self.n = [0] * n
+        if state is not None and tuple(state.bin_edges_mg) == tuple(config.bin_edges_mg):
+            self.residual_sum = [float(x) for x in state.residual_sum]
+            self.n = [int(x) for x in state.n_ticks]
+
+    def state(self, upright_ref: np.ndarray | None) -> MotionModelState:
+        """The learnt curve (and the given upright reference) as a storable state."""
+        up = None if upright_ref is None else tuple(float(x) for x in upright_ref)
+        return MotionModelState(up, tuple(self.config.bin_edges_mg), tuple(self.residual_sum), tuple(self.n))
 
     def _bin(self, activity_mg: float) -> int:
         edges = self.config.bin_edges_mg

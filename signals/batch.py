@@ -30,6 +30,7 @@ from attune.db import db_transaction
 from attune.ingest.events import AccSamples
 from attune.ingest.motion_store import acc_read
 from attune.ingest.store import beats_read
+from attune.signals.additional_hr import MotionModelState
 from attune.signals.artifacts import BeatCleaner
 from attune.signals.baseline import Baseline
 from attune.signals.events import (
@@ -49,6 +50,8 @@ from attune.signals.storage import (
     baseline_rebuild,
     beats_span,
     episodes_overlapping,
+    motion_model_read,
+    motion_model_write,
     results_replace,
 )
 from attune.timeutil import epoch_ms_to_iso, local_tz
@@ -76,6 +79,7 @@ class AnalysisResult:
     beats_dropped: int = 0
     first_beat_ms: int | None = None
     last_beat_ms: int | None = None
+    motion_state: MotionModelState | None = None  # the personal motion model at the end (None: no motion)
 
     def collect(self, events: list[Event]) -> None:
         for e in events:
@@ -103,10 +107,13 @@ def analysis_run(
     progress: Progress | None = None,
     chunk_beats: int = CHUNK_BEATS,
     motion: AccSamples | None = None,
+    motion_state: MotionModelState | None = None,
 ) -> AnalysisResult:
     """Analyse beats given as arrays (arrival order), with the accelerometer samples of
     the same time when there are any (``motion``: pushed first, see
-    :meth:`~attune.signals.pipeline.Analyzer.push_motion`).
+    :meth:`~attune.signals.pipeline.Analyzer.push_motion`), continuing the personal motion
+    model ``motion_state`` (e.g. :func:`attune.signals.storage.motion_model_read`); the
+    model as learnt at the end is in ``result.motion_state``.
 
     Parameters
     ----------
@@ -125,7 +132,7 @@ def analysis_run(
     AnalysisResult
     """
     epoch = np.asarray(epoch_ms, dtype=np.int64)
-    analyzer = Analyzer(config, baseline=baseline, tz=tz)
+    analyzer = Analyzer(config, baseline=baseline, tz=tz, motion_state=motion_state)
     result = AnalysisResult(beats=int(epoch.size))
     if motion is not None:
         result.collect(analyzer.push_motion(motion))
@@ -139,6 +146,7 @@ def analysis_run(
             progress(min(n, i + chunk_beats), n)
     result.collect(analyzer.finish())
     result.beats_dropped = analyzer.cleaner.beats_dropped
+    result.motion_state = analyzer.motion_state()
     return result
 
 
@@ -310,7 +318,7 @@ def analysis_store_span(
     # the accelerometer samples of the same stretch (the first ticks' 10 s windows included)
     acc = acc_read(conn, start - config.motion.cadence_window_ms, to_ms + SPAN_TAIL_MS + 1)
     full = analysis_run(epoch, rr, seg, flags, config=config, baseline=baseline, progress=progress,
-                        motion=acc if len(acc) else None)
+                        motion=acc if len(acc) else None, motion_state=motion_model_read(conn, start))
 
     def inside(t: int) -> bool:
         return from_ms <= t <= to_ms
@@ -331,6 +339,9 @@ def analysis_store_span(
                               result.episodes, result.baseline_updates)
         analysis_run_record(conn, from_ms, to_ms, result.beats, len(result.ticks), len(result.episodes),
                             dataclasses.asdict(config))
+        if full.motion_state is not None:  # the model learnt over the span replaces what was stored in it
+            conn.execute("DELETE FROM motion_model WHERE epoch_ms BETWEEN ? AND ?", (from_ms, to_ms))
+            motion_model_write(conn, to_ms, full.motion_state)
         _pending_delete(conn, pending_done)
     result.episodes = [dataclasses.replace(e, id=i) for e, i in zip(result.episodes, ids, strict=True)]
     return result

@@ -38,18 +38,26 @@ from datetime import tzinfo
 
 from attune.db import db_transaction
 from attune.ingest.events import AccSamples, Beat
-from attune.signals.events import EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
+from attune.signals.events import BaselineUpdated, EpisodeAnnounced, EpisodeEnded, EpisodeUpdated, Event
 from attune.signals.pipeline import DEFAULT_CONFIG, AnalysisConfig, Analyzer
 from attune.signals.storage import (
     baseline_rebuild,
     episodes_close_dangling,
     events_write,
+    motion_model_read,
+    motion_model_write,
 )
 from attune.timeutil import local_tz
 
 log = logging.getLogger(__name__)
 
 EventListener = Callable[[list[Event]], None]
+
+# Live, beats arrive within seconds of their motion (same strap, same link); motion more
+# than this ahead of the beats is dropped, so memory stays bounded when beats stop while
+# motion goes on (10 min: 120 motion ticks, ~25 kB). Live equals batch as long as motion
+# is at most this far ahead of the beats (and max_motion_lag_s behind).
+LIVE_MOTION_LEAD_S = 600.0
 
 
 class LivePipeline:
@@ -108,7 +116,9 @@ class LivePipeline:
         if self._analyzer is None:
             # the baseline as it stood before this data (a restart continues from it)
             baseline = baseline_rebuild(self.conn, first_ms, self.config.baseline, self.tz)
-            self._analyzer = Analyzer(self.config, baseline=baseline)
+            # ... and so is the personal motion model (upright direction, activity -> HR curve)
+            self._analyzer = Analyzer(self.config, baseline=baseline, motion_lead_s=LIVE_MOTION_LEAD_S,
+                                      motion_state=motion_model_read(self.conn, first_ms))
         return self._analyzer
 
     def close(self) -> list[Event]:
@@ -118,12 +128,22 @@ class LivePipeline:
         self.closed = True
         if self._analyzer is None:
             return []
-        return self._publish(self._analyzer.finish())
+        out = self._publish(self._analyzer.finish())
+        self._motion_model_store()
+        return out
+
+    def _motion_model_store(self) -> None:
+        a = self._analyzer
+        state = None if a is None or not a.last_tick_ms else a.motion_state()
+        if state is not None:
+            self._write(lambda: motion_model_write(self.conn, a.last_tick_ms, state))
 
     def _publish(self, events: list[Event]) -> list[Event]:
         if not events:
             return events
         ids = self._write(lambda: events_write(self.conn, events, "live"))
+        if any(isinstance(e, BaselineUpdated) for e in events):
+            self._motion_model_store()  # at every baseline update point (15 min): a kill loses little
         self._episode_ids.update(ids)
         out = [self._with_id(e) for e in events]
         for listener in self._listeners:

@@ -41,7 +41,7 @@ from datetime import UTC, tzinfo
 import numpy as np
 
 from attune.ingest.events import AccSamples, Beat
-from attune.signals.additional_hr import STILL, AdditionalHR, MotionModelConfig
+from attune.signals.additional_hr import STILL, AdditionalHR, MotionModelConfig, MotionModelState
 from attune.signals.artifacts import ArtifactConfig, BeatCleaner
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.episodes import EpisodeConfig, EpisodeTracker
@@ -102,9 +102,15 @@ class Analyzer:
         tz: tzinfo = UTC,
         *,
         ticks: bool = True,
+        motion_lead_s: float | None = None,
+        motion_state: MotionModelState | None = None,
     ) -> None:
         self.config = config
         self._ticks = ticks  # False: a calibration pass, no Tick / StateChanged events
+        # live: motion ticks further than this ahead of the newest motion are dropped (beats
+        # that stop while motion goes on would keep them all); None: keep (batch pushes a
+        # whole span's motion before its beats)
+        self._lead_ms = None if motion_lead_s is None else int(motion_lead_s * 1000)
         self.cleaner = BeatCleaner(config.artifacts)
         self.features = FeatureStream(config.features)
         self.baseline = baseline if baseline is not None else Baseline(config.baseline, tz)
@@ -118,8 +124,10 @@ class Analyzer:
         self.ticks_processed = 0
         # motion
         mm = config.motion_model
-        self.motion = MotionStream(config.motion)
-        self.model = AdditionalHR(mm)
+        # a stored personal model (upright direction, activity -> HR curve) is continued
+        up = None if motion_state is None or motion_state.upright_ref is None else np.array(motion_state.upright_ref)
+        self.motion = MotionStream(config.motion, upright_ref=up)
+        self.model = AdditionalHR(mm, motion_state)
         self._mticks: deque[tuple[MotionTick, bool]] = deque()  # (motion tick, orthostatic), time order
         self._pending: deque[tuple] = deque()  # beat ticks waiting for their motion
         self._lag_ms = int(mm.max_motion_lag_s * 1000)
@@ -156,7 +164,29 @@ class Analyzer:
                     self._posture_run = (p, 1)
             ortho = self._ortho_until is not None and m.epoch_ms <= self._ortho_until
             self._mticks.append((m, ortho))
+        mt = self._mticks
+        if self._lead_ms is not None and mt:
+            # a beat tick reads the motion ticks of its last activity_window_s only
+            lo = mt[-1][0].epoch_ms - self._lead_ms - self._act_ms
+            while mt[0][0].epoch_ms <= lo:
+                mt.popleft()
         return self._drain(False)
+
+    @property
+    def last_tick_ms(self) -> int:
+        """Time of the last beat tick processed (0: none yet)."""
+        return self._shown_ms
+
+    def motion_state(self) -> MotionModelState | None:
+        """The personal motion model as learnt so far (None: no motion has been pushed)."""
+        if self.motion.known_through_ms is None:
+            return None
+        return self.model.state(self.motion.upright_ref)
+
+    @property
+    def motion_ticks_held(self) -> int:
+        """Motion ticks kept for beat ticks still to come (bounded live, see ``motion_lead_s``)."""
+        return len(self._mticks)
 
     def push_features(self, f: TickFeatures) -> list[Event]:
         """Add ticks already through cleaning and features (by a :class:`BeatCleaner` and

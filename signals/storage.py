@@ -17,6 +17,7 @@ from datetime import tzinfo
 
 import numpy as np
 
+from attune.signals.additional_hr import MotionModelState
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.events import (
     BaselineSampled,
@@ -85,6 +86,31 @@ def baseline_rebuild(
         t, hr, hrf, ln = (np.asarray(c) for c in zip(*rows, strict=True))
         baseline.add_many(t.astype(np.int64), hr.astype(float), hrf.astype(float), ln.astype(float))
     return baseline
+
+
+# -- the personal motion model --------------------------------------------------------------------
+def motion_model_write(conn: sqlite3.Connection, epoch_ms: int, state: MotionModelState) -> None:
+    """Store the motion model as it stood after the ticks up to ``epoch_ms`` (no commit)."""
+    up = state.upright_ref if state.upright_ref is not None else (None, None, None)
+    conn.execute(
+        "INSERT OR REPLACE INTO motion_model(epoch_ms, upright_x, upright_y, upright_z, bin_edges_mg,"
+        " residual_sum, n_ticks) VALUES (?,?,?,?,?,?,?)",
+        (int(epoch_ms), *up, json.dumps(list(state.bin_edges_mg)), json.dumps(list(state.residual_sum)),
+         json.dumps(list(state.n_ticks))),
+    )
+
+
+def motion_model_read(conn: sqlite3.Connection, before_ms: int) -> MotionModelState | None:
+    """The motion model stored last before ``before_ms`` (None: nothing learnt yet), as
+    :func:`baseline_rebuild` gives the baseline: a restart or a re-analysis continues from it."""
+    row = conn.execute(
+        "SELECT upright_x, upright_y, upright_z, bin_edges_mg, residual_sum, n_ticks FROM motion_model"
+        " WHERE epoch_ms < ? ORDER BY epoch_ms DESC LIMIT 1", (int(before_ms),)).fetchone()
+    if row is None:
+        return None
+    up = None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]))
+    edges, sums, n = (json.loads(row[k]) for k in (3, 4, 5))
+    return MotionModelState(up, tuple(float(x) for x in edges), tuple(float(x) for x in sums), tuple(int(x) for x in n))
 
 
 # -- rows ---------------------------------------------------------------------------------------

@@ -7,8 +7,13 @@ see the table):
 * without motion: maths no worse than before motion existed (5 / 12 people on gudb_dev),
   and every episode says its motion is unknown.
 
-The Stroop target on stress_predict_dev is not met (see docs/activation.md): that test is
-an expected failure, strict, so that meeting it shows.
+On stress_predict_dev (the E4's 1 Hz heart rate as beats, with a neutral breathing
+rhythm, see the bench): every person's baseline is calibrated before the tasks, and the
+rest before them is offered for at most 10 % of people. The Stroop target (60 %) is not
+met and cannot be on this set: fewer than 60 % of the people show a heart-rate peak in
+the Stroop test even 3 bpm above what their heart rate does in the rest without a task
+(docs/activation.md §10). The Stroop test is an expected failure, strict, so that meeting
+it shows.
 """
 
 from __future__ import annotations
@@ -69,6 +74,31 @@ def test_without_motion_maths_as_before_and_motion_unknown(table):
     assert statuses <= {"unknown"}
 
 
-@pytest.mark.xfail(strict=True, reason="stress_predict_dev Stroop: 5/16 with motion (docs/activation.md)")
+def test_stress_cases_calibrate_before_the_tasks(table):
+    """A chain of beats without any HRV (RMSSD ~1 ms) scored >= 3 against the population
+    prior, and 9 of 16 people never finished calibrating: no episode could be offered."""
+    for m in (False, True):
+        for task in ("stroop", "interview"):
+            got = table[("stress_predict_dev", task, m)]
+            assert len(got) == 16 and all(o.calibration == 1.0 for o in got), [o.calibration for o in got]
+
+
+def test_rest_before_the_tasks_is_rarely_offered(table):
+    for m in (False, True):
+        assert _share(table[("stress_predict_dev", "rest", m)]) <= 0.10
+
+
+def test_stroop_target_is_out_of_reach_on_this_set(shared_data: Path):
+    """What the heart rate itself does: the Stroop test's best 60 s mean rises at least
+    3 bpm more than the rest's own best 60 s mean for fewer than 60 % of the people."""
+    if not (shared_data / "stress_predict_dev").is_dir():
+        missing(f"{shared_data / 'stress_predict_dev'} not found")
+    rows = _bench().stress_responses(shared_data)
+    assert len(rows) == 16
+    responders = sum(r["stroop_peak"] - r["rest_peak"] >= 3 for r in rows)
+    assert responders / len(rows) < 0.60, responders
+
+
+@pytest.mark.xfail(strict=True, reason="stress_predict_dev Stroop: 1/16 with motion (docs/activation.md §10)")
 def test_stroop_is_offered_with_motion(table):
     assert _share(table[("stress_predict_dev", "stroop", True)]) >= 0.60

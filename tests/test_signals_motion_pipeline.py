@@ -249,3 +249,98 @@ def test_real_chest_motion_chunking_changes_nothing(shared_data: Path):
     moving = [m for m in whole if m.activity_mg > 100]
     assert len(moving) > 100 and stream.upright_ref is not None
     assert {str(m.posture) for m in moving} >= {"upright"}
+
+
+def _still_motion(t0_ms: int, t1_ms: int, seed: int) -> AccSamples:
+    t = t0_ms + np.rint(np.arange(0, (t1_ms - t0_ms) / 1000, 1 / RATE) * 1000).astype(np.int64)
+    xyz = np.random.default_rng(seed).normal(0, 4, (t.size, 3))
+    xyz[:, 1] -= 1000.0
+    return AccSamples(t, np.rint(xyz).astype(np.int16), RATE)
+
+
+def test_live_motion_memory_is_bounded_when_beats_stop(tmp_path):
+    """The strap's beats stop (a dry electrode) while its accelerometer goes on for 3 h:
+    the live pipeline keeps at most LIVE_MOTION_LEAD_S of motion ticks (not 2,160), and
+    when the beats come back their ticks have motion again."""
+    from attune.signals.live import LIVE_MOTION_LEAD_S
+
+    first = day_simulate(morning_ms("2026-03-02"), 1200, seed=4, n_activations=0, n_exertions=0, n_gaps=0)
+    later_ms = int(first.epoch_ms[-1]) + 3 * 3600 * 1000
+    second = day_simulate(later_ms, 1200, seed=5, n_activations=0, n_exertions=0, n_gaps=0, first_segment_id=9)
+    motion = _still_motion(int(first.epoch_ms[0]) - 10_000, int(second.epoch_ms[-1]) + 5_000, seed=6)
+    conn = db_connect(tmp_path / "a.db")
+    live = LivePipeline(conn, QUICK, owns_connection=True)
+    beats = [Beat(0, int(g), int(t), float(r), None, None, int(f)) for s in (first, second)
+             for t, r, g, f in zip(s.epoch_ms, s.rr_ms, s.segment_id, s.flags, strict=True)]
+    held, ticks, i = [], [], 0
+    frame = 250  # 10 s frames; the beats of the same 10 s after each
+    for j in range(0, len(motion), frame):
+        sl = slice(j, j + frame)
+        ticks += [e for e in live.push_motion(AccSamples(motion.epoch_ms[sl], motion.xyz_mg[sl], RATE))
+                  if isinstance(e, Tick)]
+        k = i
+        while k < len(beats) and beats[k].epoch_ms <= motion.epoch_ms[sl][-1]:
+            k += 1
+        ticks += [e for e in live.push(beats[i:k]) if isinstance(e, Tick)]
+        i = k
+        held.append(live.analyzer.motion_ticks_held if live.analyzer else 0)
+    ticks += [e for e in live.close() if isinstance(e, Tick)]
+    conn.close()
+    bound = (LIVE_MOTION_LEAD_S + QUICK.motion_model.activity_window_s) / 5 + 2
+    assert max(held) <= bound, (max(held), bound)
+    after = [t for t in ticks if t.epoch_ms >= int(second.epoch_ms[0]) + 60_000 and t.hr_bpm is not None]
+    assert len(after) > 100 and all(t.activity_mg is not None for t in after)
+
+
+def _live_feed(live: LivePipeline, sim, motion: AccSamples) -> list[Tick]:
+    """Motion in 10 s frames, each followed by the beats of the same 10 s."""
+    beats = [Beat(0, int(g), int(t), float(r), None, None, int(f))
+             for t, r, g, f in zip(sim.epoch_ms, sim.rr_ms, sim.segment_id, sim.flags, strict=True)]
+    ticks, i = [], 0
+    for j in range(0, len(motion), 250):
+        sl = slice(j, j + 250)
+        ticks += [e for e in live.push_motion(AccSamples(motion.epoch_ms[sl], motion.xyz_mg[sl], RATE))
+                  if isinstance(e, Tick)]
+        k = i
+        while k < len(beats) and beats[k].epoch_ms <= motion.epoch_ms[sl][-1]:
+            k += 1
+        ticks += [e for e in live.push(beats[i:k]) if isinstance(e, Tick)]
+        i = k
+    ticks += [e for e in live.push(beats[i:]) if isinstance(e, Tick)]
+    return ticks + [e for e in live.close() if isinstance(e, Tick)]
+
+
+def test_personal_motion_model_survives_a_restart_and_a_reanalysis(tmp_path, sim, acc):
+    """A day with walks teaches the model the wearer's upright direction and their
+    activity -> HR curve; it is stored (motion_model), so the next recording (a new
+    process: a new LivePipeline on the same file) and a re-analysis of it continue from it:
+    posture is known from their first tick although they hold no walk."""
+    from attune.signals.batch import analysis_store_span
+    from attune.signals.storage import motion_model_read
+
+    db = tmp_path / "m.db"
+    conn = db_connect(db)
+    _live_feed(LivePipeline(conn, QUICK, owns_connection=True), sim, acc)
+    learnt = motion_model_read(conn, 2**62)
+    assert learnt is not None and learnt.upright_ref is not None and sum(learnt.n_ticks) > 0
+    conn.close()
+
+    later_ms = int(sim.epoch_ms[-1]) + 2 * 3600 * 1000
+    quiet = day_simulate(later_ms, 1800, seed=8, n_activations=0, n_exertions=0, n_gaps=0, first_segment_id=50)
+    motion = _still_motion(int(quiet.epoch_ms[0]) - 10_000, int(quiet.epoch_ms[-1]) + 5_000, seed=9)
+    conn = db_connect(db)  # the next morning: a new pipeline
+    live = LivePipeline(conn, QUICK, owns_connection=True)
+    ticks = [t for t in _live_feed(live, quiet, motion) if t.activity_mg is not None]
+    assert live.analyzer.motion_state().n_ticks == learnt.n_ticks  # still ticks teach nothing
+    assert len(ticks) > 200 and all(t.posture == "upright" for t in ticks), {t.posture for t in ticks}
+    conn.close()
+    # the same half hour re-analysed from the stored beats and motion
+    r = _attune("import", str(_beats_csv(quiet, tmp_path / "quiet.csv")), "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    conn = db_connect(db)
+    with db_transaction(conn):
+        acc_series_store(conn, motion.epoch_ms, motion.xyz_mg, RATE, device_id=None)
+    again = analysis_store_span(conn, int(quiet.epoch_ms[0]), int(quiet.epoch_ms[-1]) + 1, config=QUICK)
+    known = [t for t in again.ticks if t.activity_mg is not None]
+    assert len(known) > 200 and all(t.posture == "upright" for t in known)
+    conn.close()
