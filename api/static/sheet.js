@@ -156,6 +156,7 @@ export function sheetOpen(item) {
   momentChartRender(span[0], span[1]);
   $("sheet").scrollTop = 0;
   $("sheet").focus();
+  document.dispatchEvent(new CustomEvent("attune:sheet-open", { detail: item }));  // breathe.js offers a session
 }
 
 function sheetClose() {
