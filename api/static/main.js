@@ -280,6 +280,7 @@ function legendRender() {
   row("sw-moving", `motion band: ${BAND_WORDS.moving}`);
   row("sw-posture", `motion band: ${BAND_WORDS.posture}`);
   row("sw-mb-unknown", `motion band: ${BAND_WORDS.unknown} (the strap gave no motion)`);
+  row("sw-breath", "under the chart: a breathing session");  // breathe.js (issue 10)
 }
 
 function dayShow(day) {
