@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from attune import __version__
-from attune.api import routes_day, routes_export, routes_live, routes_pair, routes_status, routes_tags
+from attune.api import routes_breathing, routes_day, routes_export, routes_live, routes_pair, routes_status, routes_tags
 from attune.api.auth import AuthGuard, AuthPolicy, token_valid, tokens_invalid
 from attune.api.database import Database
 from attune.api.deps import STATIC_DIR, AppContext
@@ -262,7 +262,7 @@ def app_create(
                                 headers=exc.headers)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    for module in (routes_status, routes_live, routes_day, routes_tags, routes_export, routes_pair):
+    for module in (routes_status, routes_live, routes_day, routes_tags, routes_export, routes_pair, routes_breathing):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

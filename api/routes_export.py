@@ -1,4 +1,4 @@
-"""``GET /api/export``: beats, ticks, episodes and tags, as CSV, JSON or a plain RR list."""
+"""``GET /api/export``: beats, ticks, episodes, tags and breathing sessions, as CSV, JSON or a plain RR list."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 
 from attune.api import analysis, queries
+from attune.api.breathing import COLUMNS as SESSION_COLUMNS
+from attune.api.breathing import session_export_rows
 from attune.api.database import Database
 from attune.api.deps import AppContext, context
 from attune.api.models import Problem, ZonedTime
@@ -57,6 +59,7 @@ TABLES: dict[str, tuple[tuple[str, ...], Callable[[sqlite3.Connection, int | Non
     "ticks": (analysis.TICK_EXPORT_COLUMNS, analysis.tick_export_rows),
     "episodes": (EPISODE_COLUMNS, _episode_rows),
     "tags": (TAG_COLUMNS, _tag_rows),
+    "sessions": (SESSION_COLUMNS, session_export_rows),  # paced-breathing sessions (issue 10)
 }
 
 
@@ -116,16 +119,16 @@ def _stream(db: Database, format: str, table: str, a: int | None, b: int | None)
 
 @router.get(
     "/api/export",
-    summary="Export beats, ticks, episodes and tags",
+    summary="Export beats, ticks, episodes, tags and breathing sessions",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, "application/json": {}, "text/plain": {}},
-                     "description": "json: one object with all four tables; csv: the table named by "
+                     "description": "json: one object with all five tables; csv: the table named by "
                                     "`table`; rr: one RR interval in ms per line (Kubios and most HRV tools)"},
                422: {"model": Problem}},
 )
 def export(
     format: Literal["csv", "json", "rr"] = Query("json"),
-    table: Literal["beats", "ticks", "episodes", "tags"] = Query("beats", description="for csv: which table"),
+    table: Literal["beats", "ticks", "episodes", "tags", "sessions"] = Query("beats", description="for csv: which table"),
     from_: ZonedTime | None = Query(None, alias="from", description="start (default: the beginning)"),
     to: ZonedTime | None = Query(None, description="end, exclusive (default: now)"),
     ctx: AppContext = Depends(context),

@@ -179,7 +179,7 @@ def _announce(url: str, *, paired: bool) -> None:
 
 async def _live_session(
     s: Settings, conn: sqlite3.Connection, stop: asyncio.Event, *, source: Any = None, source_name: str = "ble",
-    duration_s: float | None = None, notifier: Notifier | None = None,
+    duration_s: float | None = None, notifier: Notifier | None = None, breather: Any = None,
 ) -> int:
     from attune.ingest.session import session_run
 
@@ -188,6 +188,7 @@ async def _live_session(
     analysis = pipeline.live_attach(conn, recorder, live)
     app = app_create(s.db, mode="live", bind_host=s.host, live=live, watchdog_s=s.watchdog_s, notifier=notifier)
     app.state.ctx.recorder = recorder
+    app.state.breather = breather  # the demo: its simulated person breathes with a session's pacer
     tls = bool(s.certfile)
     url = url_for(s.host, s.port, tls=tls)
     listening = asyncio.Event()
@@ -294,6 +295,7 @@ def _db_remove(path: Path) -> None:
 
 
 def demo(s: Settings, *, keep: bool = False) -> int:
+    from attune.api.breathing import DemoBreather, rr_breathing
     from attune.api.sample import live_rr_stream, sample_day_store
     from attune.ingest.strap_sim import strap_simulate
 
@@ -313,14 +315,15 @@ def demo(s: Settings, *, keep: bool = False) -> int:
         async def main() -> int:
             stop = asyncio.Event()
             stop_signals_install(stop)
-            rr = live_rr_stream()
+            breather = DemoBreather()  # paced by the session routes while a breathing session runs
+            rr = rr_breathing(live_rr_stream(), breather)
 
             async def source(queue: asyncio.Queue[Any], stop_: asyncio.Event) -> None:
                 await strap_simulate(queue, stop_, rr)
 
             console.print(f"Demo with a simulated strap (database {s.db}) — Ctrl-C to stop.")
             return await _live_session(s, conn, stop, source=source, source_name="demo",
-                                       duration_s=s.demo_duration_s, notifier=notifier)
+                                       duration_s=s.demo_duration_s, notifier=notifier, breather=breather)
 
         return asyncio.run(main())
     finally:

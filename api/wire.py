@@ -13,7 +13,8 @@ typed event → SSE kind: payload
 - :class:`~attune.ingest.events.StatusEvent` → ``link``: kind, value, at (parse errors stay inside)
 - :class:`~attune.signals.events.Tick` → ``tick``: at, state, state_words (motion-aware:
   "walking — not counted"), hr_bpm, ln_rmssd, score, calibration, activity_mg, posture and
-  cadence_spm (null: motion unknown)
+  cadence_spm (null: motion unknown), breath_rate_per_min, rsa_bpm, coherence (0..1; null where
+  the 64 s window does not allow them)
 - :class:`~attune.signals.events.StateChanged` → ``state``: at, state, previous, state_words
 - ``EpisodeAnnounced`` / ``EpisodeUpdated`` / ``EpisodeEnded`` → ``episode``: event
   (started, updated, ended, discarded), id, at (the tick it belongs to), start, motion
@@ -65,6 +66,9 @@ def wire_payload(event: WireEvent) -> tuple[str, dict[str, Any]] | None:
             "calibration": {"done": event.calibration >= 1.0, "progress": round(min(1.0, event.calibration), 3)},
             "activity_mg": _r(event.activity_mg, 1), "posture": _posture(event.posture),
             "cadence_spm": _r(event.cadence_spm, 1),
+            # breathing seen in the heart rate (issue 10; null where the 64 s window does not allow it)
+            "breath_rate_per_min": _r(event.breath_rate_per_min, 2), "rsa_bpm": _r(event.rsa_bpm, 2),
+            "coherence": _r(event.coherence, 3),
         }
     if isinstance(event, StateChanged):
         return "state", {"at": iso(event.epoch_ms), "state": event.state, "previous": event.previous,

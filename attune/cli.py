@@ -180,12 +180,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         from_ms = iso_to_epoch_ms(args.from_) if args.from_ else None
         to_ms = iso_to_epoch_ms(args.to) if args.to else None
+        if args.table == "sessions":  # paced-breathing sessions (issue 10), written by the web app
+            from attune.api.breathing import sessions_export as export_rows
+            if args.format == "rr":  # before any output file is created
+                raise AttuneError("breathing sessions export as csv or json, not rr")
+            what = "breathing sessions"
+        else:
+            export_rows, what = beats_export, "beats"
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
-                n = beats_export(conn, out, args.format, from_ms, to_ms)
+                n = export_rows(conn, out, args.format, from_ms, to_ms)
         else:
-            n = beats_export(conn, sys.stdout, args.format, from_ms, to_ms)
-        console.print(f"{n} beats exported.")
+            n = export_rows(conn, sys.stdout, args.format, from_ms, to_ms)
+        console.print(f"{n} {what} exported.")
     finally:
         conn.close()
     return 0
@@ -239,11 +246,13 @@ def parser_build() -> argparse.ArgumentParser:
                    help="replace stored beats (and analysis), or for an accelerometer file stored motion, in the span")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="export beats as csv, json or rr (one RR in ms per line)")
+    p = sub.add_parser("export", help="export beats as csv, json or rr (one RR in ms per line), or breathing sessions")
     p.add_argument("--db", type=Path, help=db_help)
     p.add_argument("--from", dest="from_", metavar="ISO", help="start of the span (inclusive)")
     p.add_argument("--to", metavar="ISO", help="end of the span, exclusive")
     p.add_argument("--format", choices=("csv", "json", "rr"), required=True)
+    p.add_argument("--table", choices=("beats", "sessions"), default="beats",
+                   help="beats (default), or paced-breathing sessions (csv or json)")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
     p.set_defaults(func=cmd_export)
 

@@ -191,7 +191,7 @@ def test_export_formats_hold_the_same_beats(client: TestClient) -> None:
     assert datetime.fromisoformat(rows[0]["at"]).tzinfo is not None
 
     everything = json.loads(client.get("/api/export", params={**span, "format": "json"}).text)
-    assert set(everything) == {"from", "to", "beats", "ticks", "episodes", "tags"}
+    assert set(everything) == {"from", "to", "beats", "ticks", "episodes", "tags", "sessions"}
     assert len(everything["beats"]) == n and everything["ticks"]
     ticks_csv = client.get("/api/export", params={**span, "format": "csv", "table": "ticks"})
     assert len(ticks_csv.text.splitlines()) == len(everything["ticks"]) + 1

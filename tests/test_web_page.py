@@ -18,7 +18,7 @@ from test_web_live import MIN_MS, ServerThread, today_db  # noqa: F401  (today_d
 from attune.api.sample import sample_span_store
 from attune.db import db_connect
 
-MODULES = ("main", "api", "time", "chart", "day", "sheet", "live", "scale", "spark", "motion")
+MODULES = ("main", "api", "time", "chart", "day", "sheet", "live", "scale", "spark", "motion", "breathe")
 
 
 def test_events_update_the_day_without_fetching_it_again(today_db: Path, browser) -> None:  # noqa: F811

@@ -130,7 +130,7 @@ export async function trendSeed() {
 }
 
 /** Listen to /api/live. `on` gets what concerns the rest of the page: `tick(data)`,
- * `episode(data)`, `tag(data)`, `reset()` and `beats()` (after the card is updated). */
+ * `episode(data)`, `tag(data)`, `reset()` and `beats(data)` (after the card is updated). */
 export function liveConnect(on) {
   const es = new EventSource("/api/live");
   const listen = (kind, fn) => es.addEventListener(kind, (ev) => fn(ev.data ? JSON.parse(ev.data) : {}));
@@ -143,7 +143,7 @@ export function liveConnect(on) {
     if (status && d.hr_bpm != null) { status.hr_bpm = d.hr_bpm; $("hr").textContent = Math.round(d.hr_bpm); }
     if (status && status.connection !== "connected") status.connection = "connected";
     linkRender();
-    on.beats();
+    on.beats(d);
   });
   listen("tick", (d) => {
     const t = toMs(d.at);

@@ -9,6 +9,7 @@ import { linkRender, liveConnect, statusRefresh, trendRender, trendSeed } from "
 import { labelsLoad, sheetInit, sheetIsOpen, sheetOpen } from "./sheet.js";
 import { promptInit, promptOnEpisode, promptOnTag, promptRestore } from "./prompt.js";
 import { weekLoad } from "./week.js";
+import { breatheInit, breatheMarksLoad, breatheOnBeats, breatheOnTick } from "./breathe.js";
 import { labelKind, LEGEND_STATES, SCALE_EXPLAINED, STATE_WORDS } from "./scale.js";
 import { BAND_WORDS, bandSummary, episodeMotionWords, isSetAside, labelText, motionKnown, motionSpans, postureChanges } from "./motion.js";
 import { addDays, dateInputValue, durationText, hhmm, isoLocal, isToday, startOfDay, toMs, TZ } from "./time.js";
@@ -47,6 +48,7 @@ async function dayLoad() {
   shown.model = dayFromTimeline(tl, Date.now());
   dayRender();
   summaryLoad();
+  breatheMarksLoad(from.getTime(), addDays(from, 1).getTime());  // breathing sessions (breathe.js)
 }
 
 /** Episodes and moments of the day afresh (after a moment or label changed). */
@@ -300,6 +302,7 @@ function legendRender() {
   row("sw-moving", `motion band: ${BAND_WORDS.moving}`);
   row("sw-posture", `motion band: ${BAND_WORDS.posture}`);
   row("sw-mb-unknown", `motion band: ${BAND_WORDS.unknown} (the strap gave no motion)`);
+  row("sw-breath", "under the chart: a breathing session");  // breathe.js (issue 10)
 }
 
 function dayShow(day) {
@@ -447,7 +450,9 @@ function init() {
   promptInit({ openSheet: (episode) => itemSelect({ kind: "episode", episode }), changed: onSheetChanged });
   dayLoad().then(() => promptRestore(shown.model && isToday(shown.day) ? shown.model.episodes : []));
   trendSeed().then(trendRenderNow);
-  liveConnect({ beats: trendRenderNow, tick: onTick, episode: onEpisode, tag: onTag, reset: dayLoad });
+  breatheInit();
+  liveConnect({ beats: (d) => { trendRenderNow(); breatheOnBeats(d); }, tick: (d) => { onTick(d); breatheOnTick(d); },
+    episode: onEpisode, tag: onTag, reset: dayLoad });
 }
 
 init();  // a module runs once the document is parsed

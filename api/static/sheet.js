@@ -162,6 +162,7 @@ export function sheetOpen(item) {
   $("sheet").scrollTop = 0;
   backgroundInert(true);
   $("sheet").focus();
+  document.dispatchEvent(new CustomEvent("attune:sheet-open", { detail: item }));  // breathe.js offers a session
 }
 
 // a modal sheet: the page behind it is out of reach of Tab and of screen readers (the

@@ -1,0 +1,228 @@
+"""Paced-breathing sessions (issue 10): the one writer and reader of ``breathing_session``.
+
+A session is a span the person spent breathing with the page's pacer, at a rate
+(breaths/min) and an inhale:exhale ratio, optionally started from an episode. Its figures
+come from the stored ticks (``signals.breathing`` puts RSA amplitude, coherence and the
+breathing rate on every tick): means during the session, heart rate and lnRMSSD over the
+5 min before, during, and the 5 min after. Those after the end are NULL until that span has
+passed (:func:`sessions_settle` fills them in, once); any figure no tick gives stays NULL.
+
+The demo's simulated person breathes with the pacer while a session runs
+(:class:`DemoBreather`, :func:`rr_breathing`): its RR intervals carry a respiratory sinus
+arrhythmia at the session's rate, with the swing of ``signals.simulate.BreathingProfile``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from attune.db import db_transaction
+from attune.errors import AttuneError
+from attune.signals.simulate import BreathingProfile
+from attune.timeutil import now_ms
+
+RATE_MIN_PER_MIN = 3.0   # slower than the resonance finder's 4.5/min with room to spare
+RATE_MAX_PER_MIN = 15.0  # faster is no longer slow paced breathing
+RATE_DEFAULT_PER_MIN = 6.0
+RATIO_MIN, RATIO_MAX = 0.25, 4.0  # inhale/exhale
+AROUND_MS = 5 * 60_000            # "before" and "after" spans
+SESSION_MAX_MS = 3600_000         # a session left running (page closed) is ended after an hour
+SETTLE_MARGIN_MS = 15_000         # the last tick of the "after" span is stored a few seconds late
+
+COLUMNS = ("id", "start", "end", "rate_per_min", "inhale_ratio", "episode_id", "rsa_bpm", "coherence",
+           "breath_rate_per_min", "hr_before_bpm", "ln_rmssd_before", "hr_during_bpm", "ln_rmssd_during",
+           "hr_after_bpm", "ln_rmssd_after")
+
+
+class SessionError(ValueError):
+    """A session request that cannot be done (reported as 422, or 404/409 by the route)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BreathingSession:
+    id: int
+    start_ms: int
+    end_ms: int | None  # None while it runs
+    rate_per_min: float
+    inhale_ratio: float
+    episode_id: int | None
+    episode_onset_ms: int | None
+    rsa_bpm: float | None
+    coherence: float | None  # 0..1
+    breath_rate_per_min: float | None
+    hr_before_bpm: float | None
+    ln_rmssd_before: float | None
+    hr_during_bpm: float | None
+    ln_rmssd_during: float | None
+    hr_after_bpm: float | None
+    ln_rmssd_after: float | None
+
+
+_SELECT = ("SELECT id, start_ms, end_ms, rate_per_min, inhale_ratio, episode_id, episode_onset_ms, rsa_bpm, coherence,"
+           " breath_rate_per_min, hr_before_bpm, ln_rmssd_before, hr_during_bpm, ln_rmssd_during, hr_after_bpm,"
+           " ln_rmssd_after FROM breathing_session")
+
+
+def _session(row: sqlite3.Row | tuple) -> BreathingSession:
+    return BreathingSession(*row)
+
+
+def _r(x: float | None, nd: int) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def _tick_means(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> sqlite3.Row:
+    """Means of the stored ticks in ``[from_ms, to_ms)`` (NULL where none gives a value)."""
+    return conn.execute(
+        "SELECT avg(hr_bpm), avg(ln_rmssd), avg(rsa_bpm), avg(coherence), avg(breath_rate_per_min)"
+        " FROM tick WHERE epoch_ms >= ? AND epoch_ms < ?", (from_ms, to_ms)).fetchone()
+
+
+def session_get(conn: sqlite3.Connection, session_id: int) -> BreathingSession | None:
+    row = conn.execute(_SELECT + " WHERE id=?", (session_id,)).fetchone()
+    return None if row is None else _session(row)
+
+
+def session_start(conn: sqlite3.Connection, *, rate_per_min: float = RATE_DEFAULT_PER_MIN, inhale_ratio: float = 1.0,
+                  episode_id: int | None = None, episode_onset_ms: int | None = None,
+                  start_ms: int | None = None) -> BreathingSession:
+    """Store a new running session at ``start_ms`` (default now). A session still running
+    (a page closed mid-session) is ended first: now, or an hour after its start."""
+    if not (math.isfinite(rate_per_min) and RATE_MIN_PER_MIN <= rate_per_min <= RATE_MAX_PER_MIN):
+        raise SessionError(f"the pacer's rate is {RATE_MIN_PER_MIN:g}–{RATE_MAX_PER_MIN:g} breaths/min")
+    if not (math.isfinite(inhale_ratio) and RATIO_MIN <= inhale_ratio <= RATIO_MAX):
+        raise SessionError(f"inhale:exhale is between {RATIO_MIN:g} and {RATIO_MAX:g} (inhale / exhale)")
+    at = now_ms() if start_ms is None else start_ms
+    with db_transaction(conn):
+        for old in conn.execute(_SELECT + " WHERE end_ms IS NULL").fetchall():
+            _end(conn, _session(old), max(old[1] + 1, min(at, old[1] + SESSION_MAX_MS)))
+        sid = conn.execute(
+            "INSERT INTO breathing_session(start_ms, rate_per_min, inhale_ratio, episode_id, episode_onset_ms,"
+            " created_epoch_ms) VALUES (?,?,?,?,?,?)",
+            (at, float(rate_per_min), float(inhale_ratio), episode_id, episode_onset_ms, now_ms())).lastrowid
+    return session_get(conn, sid)  # type: ignore[return-value]
+
+
+def _end(conn: sqlite3.Connection, s: BreathingSession, end_ms: int) -> None:
+    before = _tick_means(conn, s.start_ms - AROUND_MS, s.start_ms)
+    during = _tick_means(conn, s.start_ms, end_ms)
+    conn.execute(
+        "UPDATE breathing_session SET end_ms=?, hr_before_bpm=?, ln_rmssd_before=?, hr_during_bpm=?, ln_rmssd_during=?,"
+        " rsa_bpm=?, coherence=?, breath_rate_per_min=? WHERE id=?",
+        (end_ms, _r(before[0], 1), _r(before[1], 3), _r(during[0], 1), _r(during[1], 3), _r(during[2], 2),
+         _r(during[3], 3), _r(during[4], 2), s.id))
+
+
+def session_end(conn: sqlite3.Connection, session_id: int, end_ms: int | None = None) -> BreathingSession | None:
+    """End a running session (default now) and compute its figures from the stored ticks.
+    None if there is no such session; SessionError if it has already ended."""
+    at = now_ms() if end_ms is None else end_ms
+    with db_transaction(conn):
+        s = session_get(conn, session_id)
+        if s is None:
+            return None
+        if s.end_ms is not None:
+            raise SessionError(f"session {session_id} has already ended")
+        _end(conn, s, max(at, s.start_ms + 1))
+    sessions_settle(conn)
+    return session_get(conn, session_id)
+
+
+def sessions_settle(conn: sqlite3.Connection, now: int | None = None) -> int:
+    """Fill in heart rate and lnRMSSD of the 5 min after each ended session whose "after"
+    span has passed and was not computed yet. Returns how many sessions were filled in."""
+    at = now_ms() if now is None else now
+    done = 0
+    rows = conn.execute("SELECT id, end_ms FROM breathing_session WHERE end_ms IS NOT NULL AND stats_after_ms IS NULL"
+                        " AND end_ms <= ?", (at - AROUND_MS - SETTLE_MARGIN_MS,)).fetchall()
+    if not rows:
+        return 0
+    with db_transaction(conn):
+        for sid, end in rows:
+            after = _tick_means(conn, end, end + AROUND_MS)
+            conn.execute("UPDATE breathing_session SET hr_after_bpm=?, ln_rmssd_after=?, stats_after_ms=? WHERE id=?",
+                         (_r(after[0], 1), _r(after[1], 3), at, sid))
+            done += 1
+    return done
+
+
+def sessions_between(conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None) -> list[BreathingSession]:
+    """Sessions meeting ``[from_ms, to_ms)`` (a running one reaches the present), oldest first."""
+    sql, args = _SELECT + " WHERE 1=1", []
+    if to_ms is not None:
+        sql += " AND start_ms < ?"
+        args.append(to_ms)
+    if from_ms is not None:
+        sql += " AND (end_ms IS NULL OR end_ms > ?)"
+        args.append(from_ms)
+    return [_session(r) for r in conn.execute(sql + " ORDER BY start_ms, id", args).fetchall()]
+
+
+def session_export_rows(conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None) -> Iterator[tuple]:
+    """Rows of :data:`COLUMNS` for ``attune export`` and ``/api/export`` (times as ISO 8601)."""
+    from attune.timeutil import epoch_ms_to_iso
+
+    for s in sessions_between(conn, from_ms, to_ms):
+        yield (s.id, epoch_ms_to_iso(s.start_ms), None if s.end_ms is None else epoch_ms_to_iso(s.end_ms),
+               s.rate_per_min, s.inhale_ratio, s.episode_id, s.rsa_bpm, s.coherence, s.breath_rate_per_min,
+               s.hr_before_bpm, s.ln_rmssd_before, s.hr_during_bpm, s.ln_rmssd_during, s.hr_after_bpm, s.ln_rmssd_after)
+
+
+# -- the demo's simulated person breathes with the pacer ------------------------------------------
+class DemoBreather:
+    """What the demo's simulated person is doing: breathing at ``rate_per_min`` while a
+    session runs (set by the session routes), breathing freely (None) otherwise."""
+
+    def __init__(self) -> None:
+        self.rate_per_min: float | None = None
+
+    def pace(self, rate_per_min: float | None) -> None:
+        self.rate_per_min = rate_per_min
+
+
+def rr_breathing(rr_ms: Iterator[float], breather: DemoBreather,
+                 person: BreathingProfile | None = None) -> Iterator[float]:
+    """RR intervals (ms) of ``rr_ms``, with a respiratory sinus arrhythmia at the breather's
+    rate while it paces: the heart rate of each beat is raised by ``swing/2 · sin(phase)``,
+    the phase advancing with the time each beat takes, as in ``signals.simulate.rr_with_rsa``
+    (largest near the person's resonance, 6/min). Unchanged while no session runs."""
+    person = person or BreathingProfile()
+    phase = 0.0
+    for rr in rr_ms:
+        rate = breather.rate_per_min
+        if rate is None or rr <= 0:
+            phase = 0.0
+            yield rr
+            continue
+        phase += 2 * math.pi * rate / 60.0 * rr / 1000.0
+        hr = 60_000.0 / rr + float(person.swing_bpm(rate)) / 2 * math.sin(phase)
+        yield 60_000.0 / max(hr, 30.0)
+
+
+def sessions_export(conn: sqlite3.Connection, out: TextIO, format: str, from_ms: int | None = None,
+                    to_ms: int | None = None) -> int:
+    """``attune export --table sessions``: csv (header + rows) or json (an array of objects),
+    as ``/api/export``'s ``sessions`` table. Returns the number of sessions written."""
+    if format not in ("csv", "json"):
+        raise AttuneError(f"breathing sessions export as csv or json, not {format}")
+    n = 0
+    rows = session_export_rows(conn, from_ms, to_ms)
+    if format == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            n += 1
+    else:
+        out.write("[")
+        for row in rows:
+            out.write(("," if n else "") + "\n" + json.dumps(dict(zip(COLUMNS, row, strict=True))))
+            n += 1
+        out.write("\n]\n")
+    return n
