@@ -16,24 +16,22 @@ Run: python bench/bench_page.py  (needs /usr/bin/chromium)
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import statistics
+import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
-from attune.api.app import app_create
-from attune.api.live import LiveHub
-from attune.api.runner import web_serve
 from attune.api.sample import sample_db
 from attune.db import db_connect
 from attune.timeutil import datetime_to_epoch_ms
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from test_web_live import ServerThread  # noqa: E402  (the app served live, as the browser tests do)
 
 RUNS = 7
 CHROMIUM = "/usr/bin/chromium"
@@ -63,44 +61,12 @@ TIMINGS = """() => {
 }"""
 
 
-class Served:
-    """The app (live mode: the page opens its live stream) over the database, served by
-    uvicorn on a free port in a thread, until the block ends."""
-
-    def __init__(self, db_path: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.app = app_create(db_path, mode="live", live=LiveHub())
-        self.loop = asyncio.new_event_loop()
-        self.stop = asyncio.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(web_serve(self.app, "127.0.0.1", self.port, self.stop))
-        finally:  # as asyncio.run does: end the helpers' background tasks, then close
-            pending = asyncio.all_tasks(self.loop)
-            for task in pending:
-                task.cancel()
-            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            self.loop.close()
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        base = f"http://127.0.0.1:{self.port}"
-        for _ in range(400):
-            try:
-                if httpx.get(base + "/api/labels", timeout=1).status_code == 200:
-                    return base
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(15)
+def _size_note(sizes: dict[str, int], request) -> None:
+    """Note a finished request's body size; one finishing as the page closes has none."""
+    try:
+        sizes[request.url] = request.sizes()["responseBodySize"]
+    except PlaywrightError:
+        pass
 
 
 def main() -> None:
@@ -115,12 +81,12 @@ def main() -> None:
         print(f"full day: {beats} beats (simulated with motion, stored and analysed in {time.perf_counter() - t0:.1f} s)")
 
         load_kb, switch_kb, dcl, fcp, drawn, timeline = [], [], [], [], [], []
-        with Served(db_path) as base, sync_playwright() as p:
+        with ServerThread(db_path) as base, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for run in range(RUNS):
                 page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
                 sizes: dict[str, int] = {}
-                page.on("requestfinished", lambda r, sizes=sizes: sizes.__setitem__(r.url, r.sizes()["responseBodySize"]))
+                page.on("requestfinished", lambda r, sizes=sizes: _size_note(sizes, r))
                 page.add_init_script(WATCH)
                 page.goto(base + "/")
                 expect(page.locator("body")).to_have_attribute("data-live", "open", timeout=20_000)
