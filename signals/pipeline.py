@@ -43,7 +43,7 @@ import numpy as np
 from attune.ingest.events import AccSamples, Beat
 from attune.signals.additional_hr import STILL, AdditionalHR, MotionModelConfig, MotionModelState
 from attune.signals.artifacts import ArtifactConfig, BeatCleaner
-from attune.signals.baseline import Baseline, BaselineConfig
+from attune.signals.baseline import Baseline, BaselineConfig, Estimate
 from attune.signals.episodes import EpisodeConfig, EpisodeTracker
 from attune.signals.events import BaselineSampled, BaselineUpdated, Event, State, StateChanged, Tick
 from attune.signals.features import FeatureConfig, FeatureStream, TickFeatures
@@ -279,7 +279,7 @@ class Analyzer:
         events: list[Event] = []
         cfg = self.config
         st = cfg.states
-        baseline, machine, episodes = self.baseline, self.machine, self.episodes
+        machine, episodes = self.machine, self.episodes
         ticks = self._ticks
         with_motion = self.motion.known_through_ms is not None
         for t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art, breath_rate, rsa, coherence in rows:
@@ -288,15 +288,7 @@ class Analyzer:
                 events += self._tick_motion(t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art,
                                             (breath_rate, rsa, coherence), *motion)
                 continue
-            if baseline.update_due(t):
-                baseline.update(t)
-                events.append(BaselineUpdated(t, tuple(baseline.estimates())))
-            est = baseline.estimate(t)
-            calibrated = est.progress >= 1.0
-            if machine.gap_exceeded(t):
-                events += episodes.interrupt(t)
-                machine.reset()
-            previous = machine.state
+            est, calibrated, previous = self._tick_open(t, events)
             scored = score_compute(hr, hr_fast, ln, est, cfg.score) if valid else None
             state = machine.step(t, scored)
             shown = UNKNOWN if not valid else (CALIBRATING if not calibrated else state)
@@ -327,22 +319,28 @@ class Analyzer:
             self.ticks_processed += 1
         return events
 
+    def _tick_open(self, t: int, events: list[Event]) -> tuple[Estimate, bool, State]:
+        """What every tick does first, with or without motion: a baseline update when one is
+        due, the estimate at ``t``, an open episode ended by a gap. Returns the estimate,
+        whether the baseline is calibrated and the state before this tick."""
+        baseline, machine = self.baseline, self.machine
+        if baseline.update_due(t):
+            baseline.update(t)
+            events.append(BaselineUpdated(t, tuple(baseline.estimates())))
+        est = baseline.estimate(t)
+        if machine.gap_exceeded(t):
+            events.extend(self.episodes.interrupt(t))
+            machine.reset()
+        return est, est.progress >= 1.0, machine.state
+
     def _tick_motion(self, t, valid, hr, hr_fast, rmssd, ln, sdnn, coverage, art, breath: tuple,
                      m: MotionTick, activity_60: float, ortho: bool) -> list[Event]:
         """One beat tick with motion known: scored against what the movement predicts."""
         events: list[Event] = []
         cfg = self.config
         mm = cfg.motion_model
-        baseline, machine, episodes = self.baseline, self.machine, self.episodes
-        if baseline.update_due(t):
-            baseline.update(t)
-            events.append(BaselineUpdated(t, tuple(baseline.estimates())))
-        est = baseline.estimate(t)
-        calibrated = est.progress >= 1.0
-        if machine.gap_exceeded(t):
-            events += episodes.interrupt(t)
-            machine.reset()
-        previous = machine.state
+        machine, episodes = self.machine, self.episodes
+        est, calibrated, previous = self._tick_open(t, events)
         moving = activity_60 >= mm.moving_mg or ortho
         expected = self.model.expect(activity_60, ortho) if moving else STILL
         if moving:
