@@ -139,7 +139,8 @@ def test_pipeline_events_become_live_events() -> None:
     last = by_kind["tick"][-1]
     assert last["calibration"] == {"done": True, "progress": 1.0}
     assert set(last) == {"at", "state", "state_words", "hr_bpm", "ln_rmssd", "score", "calibration",
-                         "activity_mg", "posture", "cadence_spm"}  # motion: null when unknown (issue 8)
+                         "activity_mg", "posture", "cadence_spm",  # motion: null when unknown (issue 8)
+                         "breath_rate_per_min", "rsa_bpm", "coherence"}  # breathing (issue 10)
 
 
 def test_serve_mode_tails_the_database_for_new_rows(tmp_path: Path) -> None:
