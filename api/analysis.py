@@ -181,19 +181,24 @@ def tick_buckets(conn: sqlite3.Connection, from_ms: int, bucket_ms: int, n: int)
     return Buckets(hr, ln, sc, state, act, posture)
 
 
+_ACTIVATED_SQL = f"('{State.ACTIVATED}', '{State.HIGH}')"
+
+
 def activated_s(
     conn: sqlite3.Connection, from_ms: int, to_ms: int, set_aside: Sequence[tuple[int, int]] = ()
 ) -> float:
     """Time spent activated (or strongly so): one tick stands for its 5 s. Ticks inside
     the ``set_aside`` spans (``[start_ms, end_ms)``, episodes the user said were movement)
     are not counted."""
-    sql = "SELECT count(*) FROM tick WHERE epoch_ms >= ? AND epoch_ms < ? AND state IN (?, ?)"
-    n = conn.execute(sql, (from_ms, to_ms, State.ACTIVATED, State.HIGH)).fetchone()[0]
+    # literals, not parameters: SQLite uses the partial index tick_activated (migration 0010)
+    # only when the query's states are written as the index's are
+    sql = f"SELECT count(*) FROM tick WHERE epoch_ms >= ? AND epoch_ms < ? AND state IN {_ACTIVATED_SQL}"
+    n = conn.execute(sql, (from_ms, to_ms)).fetchone()[0]
     done: list[tuple[int, int]] = []
     for a, b in sorted(set_aside):  # merged, so an overlap is not taken off twice
         a, b = max(a, from_ms, done[-1][1] if done else a), min(b, to_ms)
         if b > a:
-            n -= conn.execute(sql, (a, b, State.ACTIVATED, State.HIGH)).fetchone()[0]
+            n -= conn.execute(sql, (a, b)).fetchone()[0]
             done.append((a, b))
     return n * TICK_MS / 1000
 

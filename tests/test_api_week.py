@@ -85,3 +85,32 @@ def test_i_was_moving_leaves_the_week_as_it_leaves_the_day(client: TestClient) -
     finally:
         assert client.delete(f"/api/episodes/{e['id']}/tag").status_code in (200, 204)
     assert client.get("/api/week", params=params).json() == before
+
+
+def test_minutes_activated_count_by_the_partial_index(tmp_path) -> None:
+    """The week's (and the day's) minutes activated are read from the small partial index of
+    activated ticks (migration 0010), not from every tick of the span: the count equals a plain
+    count over the ticks, and SQLite's virtual machine takes fewer steps than there are ticks
+    (a scan of the span takes several per tick)."""
+    from attune.api.analysis import activated_s
+    from attune.db import db_connect
+
+    path = sample_db(tmp_path / "a.sqlite", hours=8, end_ms=datetime_to_epoch_ms(END), seed=4, tz=UTC)
+    conn = db_connect(path)
+    span = (datetime_to_epoch_ms(END) - 8 * 3600_000, datetime_to_epoch_ms(END))
+    n_ticks = conn.execute("SELECT count(*) FROM tick WHERE epoch_ms >= ? AND epoch_ms < ?", span).fetchone()[0]
+    ticks = conn.execute("SELECT epoch_ms FROM tick WHERE state IN ('activated','high') ORDER BY epoch_ms").fetchall()
+    assert len(ticks) > 20 and n_ticks > 4 * len(ticks)
+    aside = (ticks[0][0], ticks[10][0])  # an episode set aside: its ticks are not counted
+    steps = [0]
+
+    def step() -> int:
+        steps[0] += 1
+        return 0
+
+    conn.set_progress_handler(step, 1)
+    got = activated_s(conn, *span, [aside])
+    conn.set_progress_handler(None, 1)
+    assert got == (len(ticks) - 10) * 5.0
+    assert steps[0] < n_ticks, (steps[0], n_ticks, len(ticks))
+    conn.close()
