@@ -18,6 +18,8 @@ FORMATS: tuple[str, ...] = (
     "csv-rr_ms",
     "physionet-rr-secs",
     "rr-lines",
+    "time-hr",
+    "time-rr",
 )
 
 #: One-line human description of each format id, for messages and ``--help``.
@@ -28,6 +30,8 @@ FORMAT_DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
     "csv-rr_ms": "delimited table (, ; tab) whose header names an RR column (rr_ms, rr, RR, ibi, nni_ms ...)",
     "physionet-rr-secs": "PhysioNet ann2rr seconds on the 1/128 s grid; first value = offset from record start",
     "rr-lines": "one RR per line in ms or seconds (Kubios / Elite HRV); header and blank lines skipped",
+    "time-hr": "two columns, no header: time (s) and the beat's heart rate (bpm), e.g. PhysioNet meditation",
+    "time-rr": "two columns, no header: time (s or Unix) and RR (ms), e.g. a host log of a Polar strap",
 })
 
 #: Accelerometer file formats (``attune import`` tells them from RR files by their header).

@@ -110,6 +110,8 @@ def test_formats_tuple_is_the_documented_set():
         "selfloops",
         "csv-rr_ms",
         "physionet-rr-secs",
+        "time-hr",
+        "time-rr",
     }
     assert set(FORMAT_DESCRIPTIONS) == set(FORMATS)
 

@@ -33,6 +33,10 @@ Supported formats (ids in :data:`FORMATS`, tried in this order):
     One RR per line (Kubios / Elite HRV style), in ms or in seconds (median
     below 10 means seconds, converted to ms).  Header, comment and blank lines
     are skipped and counted.
+``time-hr`` / ``time-rr``
+    Two numbers per line without a header: a time column and the beat's heart
+    rate (PhysioNet meditation ``time_s  HR_bpm``) or RR in ms (a host log of a
+    strap); see :mod:`attune.ingest.formats.pairs`.
 
 Detection (content only, never the file name; first match wins):
 
@@ -56,6 +60,10 @@ Detection (content only, never the file name; first match wins):
    nsr2db, 5.9 s in chf201) does not decide either.  Pass
    ``format="rr-lines"`` to read such a file without dropping its first value.
    Otherwise ``rr-lines``.
+4. Two numbers per line (space, tab, comma or semicolon), no header, at least
+   16 rows and 90 % of the lines, time never going back: ``time-hr`` when the
+   second column is a heart rate whose implied intervals match the time steps,
+   ``time-rr`` when it is RR (ms) adding up to the time spanned; else refused.
 
 Conventions: ``rr_ms[i]`` is the interval that *ends* at beat ``i``, in
 milliseconds, in file order.  ``epoch_ms`` is Unix time in milliseconds (UTC).

@@ -19,6 +19,7 @@ from attune.ingest.formats.columns import (
     _pick_rr_column,
     _split_fields,
 )
+from attune.ingest.formats.pairs import pairs_detect, pairs_parse
 from attune.ingest.formats.series import _fail
 from attune.ingest.formats.text import _Text
 
@@ -92,6 +93,13 @@ def _detect(text: _Text) -> _Detection:
             )
         return _Detection("rr-lines")
 
+    # 7. Two numbers per line without a header: a time and an RR interval or heart rate
+    # whose values agree with each other (ingest.formats.pairs).
+    if n_num == 0:
+        fmt = pairs_detect(text)
+        if fmt is not None:
+            return _Detection(fmt)
+
     # Nothing matched: explain why.
     if first_table is not None and n_num == 0:
         i, names = first_table
@@ -105,9 +113,10 @@ def _detect(text: _Text) -> _Detection:
     if n_num == 0:
         multi = sum(1 for i in head if _split_fields(text.lines[i])[0] is not None)
         first_fields = _split_fields(text.lines[head[0]])[1]
-        if multi and all(_is_number(f.strip()) or not f.strip() for f in first_fields):
+        if (multi and all(_is_number(f.strip()) or not f.strip() for f in first_fields)) or _pairs_present(text):
             why = (
-                "lines hold several numbers but there is no header row to say which column is RR "
+                "lines hold several numbers but there is no header row to say which column is RR, "
+                "and they are not a time column with RR (ms) or heart rate (bpm) that agree with it "
                 f"(first line: {sample[:60]!r}); add a header such as 'epoch_ms,rr_ms'"
             )
         else:
@@ -124,6 +133,10 @@ def _detect(text: _Text) -> _Detection:
 def _detect_forced(text: _Text, fmt: str) -> _Detection:
     """Locate header/delimiter for a format the caller chose; fail if absent."""
     head = _head_indices(text)
+    if fmt in ("time-hr", "time-rr"):
+        if pairs_detect(text) is None and not _pairs_present(text):
+            raise _fail(text.path, f"forced format {fmt!r}, but no line holds two numbers", listing=False)
+        return _Detection(fmt)
     if fmt in ("rr-lines", "physionet-rr-secs"):
         values, _ = text.single_numbers()
         if np.isnan(values).all():
@@ -187,3 +200,7 @@ def _looks_physionet(values: np.ndarray) -> bool:
         return False
     coarse = np.round(ticks[1:]) % 4 == 0  # the first value is the offset, judge the RRs
     return bool(coarse.mean() <= 0.5)
+
+
+def _pairs_present(text: _Text) -> bool:
+    return bool(pairs_parse(text)[2].any())

@@ -17,6 +17,7 @@ import pandas as pd
 
 from attune.ingest.formats.columns import _HR_BASES, _TIME_BASES, _Col, _pick_rr_column
 from attune.ingest.formats.detect import _SECONDS_MEDIAN_LIMIT, _Detection
+from attune.ingest.formats.pairs import pairs_parse, pairs_time_scale_s
 from attune.ingest.formats.series import RRSeries, _fail
 from attune.ingest.formats.text import _Text
 from attune.ingest.formats.times import (
@@ -178,6 +179,38 @@ def _read_generic_csv(text: _Text, det: _Detection, zone: tzinfo | None) -> _Raw
     return raw
 
 
+# -- two columns without a header (ingest.formats.pairs detects them) --
+def _read_pairs(text: _Text, fmt: str) -> _Raw:
+    t, v, ok = pairs_parse(text)
+    blank = np.array([not line.strip() for line in text.lines], dtype=bool)
+    odd = int((~ok & ~blank).sum())
+    t, v = t[ok], v[ok]
+    rr = 60_000.0 / v if fmt == "time-hr" else v.copy()
+    raw = _Raw(rr, hr_bpm=v.copy() if fmt == "time-hr" else None,
+               lines_without_row=int((~ok).sum()), notes=list(text.notes))
+    scale, unix = pairs_time_scale_s(t) if t.size else (1.0, False)
+    what = "heart rate (bpm)" if fmt == "time-hr" else "RR interval (ms)"
+    if unix:
+        raw.epoch_ms = t * scale * 1000.0
+        raw.notes.append(f"two columns without a header: Unix time ({'s' if scale == 1 else 'ms'}) and {what}")
+    else:
+        raw.notes.append(f"two columns without a header: time (s from the recording's start) and {what}; "
+                         "the file gives no wall time")
+    if fmt == "time-hr":
+        raw.notes.append("RR = 60000 / heart rate (the interval each heart rate was computed from)")
+    if odd:
+        raw.notes.append(f"{odd} lines that are not two numbers skipped")
+    return raw
+
+
+def _read_time_hr(text: _Text, det: _Detection, zone: tzinfo | None) -> _Raw:
+    return _read_pairs(text, "time-hr")
+
+
+def _read_time_rr(text: _Text, det: _Detection, zone: tzinfo | None) -> _Raw:
+    return _read_pairs(text, "time-rr")
+
+
 _READERS = {
     "selfloops": _read_selfloops,
     "polar-sensor-logger": _read_polar_sensor_logger,
@@ -185,6 +218,8 @@ _READERS = {
     "csv-rr_ms": _read_generic_csv,
     "physionet-rr-secs": _read_physionet,
     "rr-lines": _read_rr_lines,
+    "time-hr": _read_time_hr,
+    "time-rr": _read_time_rr,
 }
 
 
