@@ -215,7 +215,7 @@ class Summary(BaseModel):
     breathing_sessions: int = Field(0, description="breathing sessions begun in the span")
     breathing_min: float = Field(0.0, description="minutes spent in breathing sessions in the span")
     settling: Settling | None = Field(None, description="settling time with vs without a breathing session, over the "
-                                                        "four weeks ending with the span's end")
+                                                        "four weeks ending with the span's end (the span, if longer)")
 
     model_config = ConfigDict(populate_by_name=True)
 

@@ -255,11 +255,10 @@ def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo
         parts[_PARTS[local.hour // 6]] += 1
     recoveries = [e.recovery_s for e in named if e.recovery_s is not None]
     # did it help? breathing sessions in the span, and the settling comparison over the
-    # four weeks ending with it (a day alone almost never holds enough episodes)
-    look_ms = to_ms - settling.LOOKBACK_DAYS * 86_400_000
-    sessions = sessions_between(conn, min(from_ms, look_ms), to_ms)
-    n_sessions, breathing_min = settling.sessions_minutes(sessions, from_ms, to_ms)
-    looked = episodes if look_ms >= from_ms else episodes_and_moments(conn, look_ms, to_ms)[0]
+    # four weeks ending with it, or the span if longer (a day alone almost never holds enough)
+    look_ms = min(from_ms, to_ms - settling.LOOKBACK_DAYS * 86_400_000)
+    n_sessions, breathing_min = settling.sessions_minutes(sessions_between(conn, from_ms, to_ms), from_ms, to_ms)
+    looked = episodes if look_ms == from_ms else episodes_and_moments(conn, look_ms, to_ms)[0]
     return Summary(
         from_=epoch_ms_to_datetime(from_ms),
         to=epoch_ms_to_datetime(to_ms),

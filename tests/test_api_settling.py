@@ -162,3 +162,22 @@ def test_the_week_counts_sessions_per_day_and_compares_over_the_week(db: Path, c
     assert w["settling"]["comparable"] is True
     assert s["breathing_sessions"] == sum(
         1 for e in chosen if _ms(e["start"]) + MIN >= datetime_to_epoch_ms(END - timedelta(days=1)))
+
+
+def test_an_episode_whose_window_has_not_passed_is_in_neither_group(db: Path, client: TestClient) -> None:
+    """Right after an episode, a session may still come: it is not counted "without" yet."""
+    from attune.api.queries import episodes_and_moments
+    from attune.api.settling import settling_compare
+
+    eps = _episodes(client)
+    last = max((e for e in eps if _settling_s(e) is not None), key=lambda e: _ms(e["start"]))
+    a, b = datetime_to_epoch_ms(END - timedelta(days=5)), datetime_to_epoch_ms(END)
+    conn = db_connect(db)
+    try:
+        found, _ = episodes_and_moments(conn, a, b)
+        later = settling_compare(conn, a, b, found, at_ms=_ms(last["start"]) + FOLLOW_WINDOW_MS + MIN)
+        now = settling_compare(conn, a, b, found, at_ms=_ms(last["start"]) + FOLLOW_WINDOW_MS // 2)
+    finally:
+        conn.close()
+    assert now.without_session.episodes == later.without_session.episodes - 1
+    assert now.left_out == later.left_out + 1
