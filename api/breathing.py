@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from attune.db import db_transaction
+from attune.db import db_transaction, ticks_replaced_listen
 from attune.errors import AttuneError
 from attune.signals.simulate import BreathingProfile
 from attune.timeutil import now_ms
@@ -150,6 +150,31 @@ def sessions_settle(conn: sqlite3.Connection, now: int | None = None) -> int:
                          (_r(after[0], 1), _r(after[1], 3), at, sid))
             done += 1
     return done
+
+
+def sessions_refresh(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> int:
+    """Recompute, from the ticks stored now, the figures of the ended sessions whose before,
+    during or after span meets ``[from_ms, to_ms)``: called when a re-analysis (``attune
+    analyze --db``, an import, a finished pending analysis) has rewritten those ticks, inside
+    its transaction. "After" figures are recomputed only where already computed
+    (:func:`sessions_settle` does the others when their time comes). Returns how many
+    sessions were recomputed."""
+    rows = conn.execute(_SELECT + " WHERE end_ms IS NOT NULL AND start_ms < ? AND end_ms > ?",
+                        (to_ms + AROUND_MS, from_ms - AROUND_MS)).fetchall()
+    if not rows:
+        return 0
+    with db_transaction(conn):  # joins the re-analysis's transaction
+        for row in rows:
+            s = _session(row)
+            _end(conn, s, s.end_ms)  # type: ignore[arg-type]
+            after = _tick_means(conn, s.end_ms, s.end_ms + AROUND_MS)  # type: ignore[operator]
+            conn.execute("UPDATE breathing_session SET hr_after_bpm=?, ln_rmssd_after=?, stats_after_ms=?"
+                         " WHERE id=? AND stats_after_ms IS NOT NULL", (_r(after[0], 1), _r(after[1], 3), now_ms(), s.id))
+    return len(rows)
+
+
+# a re-analysis that rewrites ticks refreshes the sessions they gave figures to
+ticks_replaced_listen("breathing_session", sessions_refresh)
 
 
 def sessions_between(conn: sqlite3.Connection, from_ms: int | None, to_ms: int | None) -> list[BreathingSession]:

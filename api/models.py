@@ -183,6 +183,26 @@ class PartOfDay(BaseModel):
     count: int
 
 
+class SettlingGroup(BaseModel):
+    episodes: int = Field(description="episodes in this group with a settling time")
+    median_s: float | None = Field(description="median onset → half recovery (s); null while either group is too small")
+
+
+class Settling(BaseModel):
+    """Settling time of episodes followed by a breathing session vs not (api.settling, docs/breathing.md)."""
+    from_: datetime = Field(alias="from", description="episodes that began in [from, to)")
+    to: datetime
+    with_session: SettlingGroup = Field(description="a session started within `window_s` after onset")
+    without_session: SettlingGroup = Field(description="no session in that window")
+    comparable: bool = Field(description="both groups have at least `min_episodes`; otherwise no figure is given")
+    min_episodes: int
+    window_s: float
+    left_out: int = Field(description="episodes in neither group: began during a session, window not over yet, "
+                                      "or no settling time (open, never down to half its peak)")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
 class Summary(BaseModel):
     from_: datetime = Field(alias="from")
     to: datetime
@@ -192,6 +212,10 @@ class Summary(BaseModel):
     time_of_day: list[PartOfDay] = Field(description="episode starts: night 0–6, morning 6–12, afternoon 12–18, evening 18–24")
     median_recovery_s: float | None
     activated_s: float = Field(description="time spent in the activated state, outside episodes set aside")
+    breathing_sessions: int = Field(0, description="breathing sessions begun in the span")
+    breathing_min: float = Field(0.0, description="minutes spent in breathing sessions in the span")
+    settling: Settling | None = Field(None, description="settling time with vs without a breathing session, over the "
+                                                        "four weeks ending with the span's end (the span, if longer)")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -219,6 +243,8 @@ class WeekDay(BaseModel):
     own: int = Field(description="named with the person's own words")
     unnamed: int = Field(description="episodes not named yet")
     activated_min: float = Field(description="minutes spent activated (or strongly so)")
+    breathing_sessions: int = Field(0, description="breathing sessions begun that day")
+    breathing_min: float = Field(0.0, description="minutes spent in breathing sessions that day")
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -233,5 +259,8 @@ class Week(BaseModel):
     own: int
     unnamed: int
     activated_min: float
+    breathing_sessions: int = 0
+    breathing_min: float = 0.0
+    settling: Settling | None = Field(None, description="settling time with vs without a breathing session, over the week")
 
     model_config = ConfigDict(populate_by_name=True)

@@ -11,7 +11,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from attune import timeutil
-from attune.api import analysis
+from attune.api import analysis, settling
+from attune.api.breathing import sessions_between
 from attune.api.models import (
     Calibration,
     Device,
@@ -253,6 +254,11 @@ def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo
         local = e.start.astimezone(tz) if tz else e.start
         parts[_PARTS[local.hour // 6]] += 1
     recoveries = [e.recovery_s for e in named if e.recovery_s is not None]
+    # did it help? breathing sessions in the span, and the settling comparison over the
+    # four weeks ending with it, or the span if longer (a day alone almost never holds enough)
+    look_ms = min(from_ms, to_ms - settling.LOOKBACK_DAYS * 86_400_000)
+    n_sessions, breathing_min = settling.sessions_minutes(sessions_between(conn, from_ms, to_ms), from_ms, to_ms)
+    looked = episodes if look_ms == from_ms else episodes_and_moments(conn, look_ms, to_ms)[0]
     return Summary(
         from_=epoch_ms_to_datetime(from_ms),
         to=epoch_ms_to_datetime(to_ms),
@@ -262,6 +268,9 @@ def summary_get(conn: sqlite3.Connection, from_ms: int, to_ms: int, tz: ZoneInfo
         time_of_day=[PartOfDay(part=p, count=parts[p]) for p in _PARTS],  # type: ignore[arg-type]
         median_recovery_s=round(statistics.median(recoveries), 1) if recoveries else None,
         activated_s=analysis.activated_s(conn, from_ms, to_ms, set_aside_spans_ms(episodes)),
+        breathing_sessions=n_sessions,
+        breathing_min=breathing_min,
+        settling=settling.settling_compare(conn, look_ms, to_ms, looked),
     )
 
 
@@ -306,14 +315,19 @@ def week_get(conn: sqlite3.Connection, last_day: date, tz: ZoneInfo | None = Non
         day = bisect.bisect_right(bounds, start_ms) - 1
         counts[day][label_kind(label)] += 1
         by_hour[epoch_ms_to_datetime(start_ms, zone).hour] += 1
+    sessions = sessions_between(conn, bounds[0], bounds[-1])
+    breathing = [settling.sessions_minutes(sessions, bounds[i], bounds[i + 1]) for i in range(WEEK_DAYS)]
     days = [WeekDay(
         date=(first + timedelta(days=i)).isoformat(),
         from_=epoch_ms_to_datetime(bounds[i], zone), to=epoch_ms_to_datetime(bounds[i + 1], zone),
         activated_min=round(analysis.activated_s(conn, bounds[i], bounds[i + 1], aside) / 60, 1),
+        breathing_sessions=breathing[i][0], breathing_min=breathing[i][1],
         **{k: counts[i][k] for k in ("waiting", "bracing", "own", "unnamed")},
     ) for i in range(WEEK_DAYS)]
     return Week(
         from_=epoch_ms_to_datetime(bounds[0], zone), to=epoch_ms_to_datetime(bounds[-1], zone), days=days,
         by_hour=by_hour, activated_min=round(sum(d.activated_min for d in days), 1),
+        breathing_sessions=sum(n for n, _ in breathing), breathing_min=round(sum(m for _, m in breathing), 1),
+        settling=settling.settling_compare(conn, bounds[0], bounds[-1], episodes),
         **{k: sum(getattr(d, k) for d in days) for k in ("waiting", "bracing", "own", "unnamed")},
     )

@@ -17,7 +17,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from attune import __version__, defaults
-from attune.db import db_connect, db_writer_lock
+from attune.db import db_connect, db_writer_lock, ticks_replaced_listen
 from attune.errors import AttuneError
 from attune.shutdown import stop_signals_install
 from attune.timeutil import epoch_ms_to_iso, iso_to_epoch_ms
@@ -292,9 +292,18 @@ def _exit_now(status: int) -> None:
     os._exit(status)
 
 
+def _breathing_sessions_refresh(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> None:
+    """A re-analysis rewrote ticks: breathing sessions' figures follow (imported only then:
+    ``analyze`` and ``import`` never load the web app)."""
+    from attune.api.breathing import sessions_refresh
+
+    sessions_refresh(conn, from_ms, to_ms)
+
+
 def main(argv: Sequence[str] | None = None, *, hard_exit: bool = False) -> int:
     """Run one ``attune`` command; returns its exit status. ``hard_exit``: leave the
     process straight after a command of :data:`HARD_EXIT_COMMANDS` (the console script)."""
+    ticks_replaced_listen("breathing_session", _breathing_sessions_refresh)
     parser = parser_build()
     args = parser.parse_args(argv)
     logging_setup(args.verbose)

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -211,6 +211,27 @@ def db_transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterato
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+# -- rows derived from ticks, kept in step when a re-analysis rewrites them -----------------
+TicksReplaced = Callable[[sqlite3.Connection, int, int], None]
+_TICKS_REPLACED: dict[str, TicksReplaced] = {}
+
+
+def ticks_replaced_listen(name: str, listener: TicksReplaced) -> None:
+    """Call ``listener(conn, from_ms, to_ms)`` whenever a re-analysis has rewritten the
+    ticks of ``[from_ms, to_ms)``, inside its transaction (so what the listener derives from
+    the ticks changes with them, or not at all). ``name`` keys it: listening again under the
+    same name replaces the listener (the CLI's lazy one by the module's own, say). A layer
+    below (``signals.storage``) thus keeps rows of a layer above (``api.breathing``) in step
+    without importing it."""
+    _TICKS_REPLACED[name] = listener
+
+
+def ticks_replaced_notify(conn: sqlite3.Connection, from_ms: int, to_ms: int) -> None:
+    """Tell every listener that the ticks of ``[from_ms, to_ms)`` were rewritten."""
+    for listener in list(_TICKS_REPLACED.values()):
+        listener(conn, from_ms, to_ms)
 
 
 def sql_span(column: str, from_ms: int | None, to_ms: int | None) -> tuple[str, list[int]]:

@@ -12,8 +12,12 @@ Printed, all measured in this run:
     this number: the ``beats`` event is published when the packet is stored).
 
   * the week (``/api/week``): server time over seven simulated days, against seven day summaries.
+  * did it help? (issue 10): the day summary (``/api/summary``, whose settling comparison
+    reads four weeks of episodes and breathing sessions) and the week on 28 simulated days
+    with a session after every other episode, against the day's timeline of the same run
+    (goal for the day view: < 50 ms server time).
 
-Run: python bench/bench_api.py (or ``python bench/bench_api.py week`` for the week only)
+Run: python bench/bench_api.py (or ``python bench/bench_api.py week`` / ``settling`` for that one only)
 """
 
 from __future__ import annotations
@@ -247,6 +251,55 @@ def bench_live(tmp: Path) -> None:
           f"changes, {counts.get('EpisodeAnnounced', 0)} episodes announced")
 
 
+def bench_settling(tmp: Path, days: int = 28) -> None:
+    """The day summary with the settling comparison over four weeks, and the week, on ``days``
+    simulated days with a 5-min breathing session 2 min after every other episode."""
+    from datetime import date
+
+    from attune.api.breathing import session_end, session_start
+    from attune.api.queries import summary_get, timeline_get, week_get
+    from attune.api.settling import settling_compare
+
+    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    t0 = time.perf_counter()
+    db_path = sample_db(tmp / "month.sqlite", hours=days * 24, end_ms=datetime_to_epoch_ms(end), tz=UTC)
+    conn = db_connect(db_path)
+    onsets = [r[0] for r in conn.execute("SELECT onset_ms FROM episode WHERE status != 'discarded' ORDER BY onset_ms")]
+    for onset in onsets[::2]:
+        s = session_start(conn, start_ms=onset + 2 * 60_000)
+        session_end(conn, s.id, s.start_ms + 5 * 60_000)
+    conn.close()
+    print(f"{days} simulated days: {len(onsets)} episodes, {len(onsets[::2])} breathing sessions "
+          f"(built in {time.perf_counter() - t0:.1f} s)")
+    db = Database(db_path)
+    a, b = datetime_to_epoch_ms(end - timedelta(days=1)), datetime_to_epoch_ms(end)
+    summary_ms, timeline_ms, compare_ms, week_ms = [], [], [], []
+    for _ in range(TIMELINE_RUNS):
+        t = time.perf_counter()
+        js = summary_get(db.conn(), a, b, UTC).model_dump_json(by_alias=True)
+        summary_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        timeline_get(db.conn(), a, b, 720).model_dump_json(by_alias=True)
+        timeline_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        eps, _ = queries.episodes_and_moments(db.conn(), b - 28 * 86_400_000, b)
+        st = settling_compare(db.conn(), b - 28 * 86_400_000, b, eps)
+        compare_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        week_get(db.conn(), date.fromtimestamp(b / 1000 - 1), UTC).model_dump_json(by_alias=True)
+        week_ms.append((time.perf_counter() - t) * 1000)
+    print(f"  comparison over 4 weeks: {st.with_session.episodes} episodes with a session, "
+          f"{st.without_session.episodes} without, medians {st.with_session.median_s} / {st.without_session.median_s} s")
+    print(f"day summary with the comparison, server (query + JSON): p50 {pct(summary_ms, 50):.1f} ms, "
+          f"p99 {pct(summary_ms, 99):.1f} ms (goal < 50 ms: {pct(summary_ms, 99) / 50:.2f} of it), {len(js)} bytes; "
+          f"of which the comparison alone p50 {pct(compare_ms, 50):.1f} ms")
+    print(f"baseline, the day's timeline in the same run: p50 {pct(timeline_ms, 50):.1f} ms, p99 {pct(timeline_ms, 99):.1f} ms"
+          f" -> the summary costs {pct(summary_ms, 50) / pct(timeline_ms, 50):.2f}x the timeline")
+    print(f"week with sessions and comparison, server: p50 {pct(week_ms, 50):.1f} ms, p99 {pct(week_ms, 99):.1f} ms "
+          f"(goal < 50 ms: {pct(week_ms, 99) / 50:.2f} of it)")
+    db.close()
+
+
 def _port_open(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -261,7 +314,10 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as d:
         if sys.argv[1:] == ["week"]:  # python bench/bench_api.py week: that one only
             bench_week(Path(d))
+        elif sys.argv[1:] == ["settling"]:
+            bench_settling(Path(d))
         else:
             bench_timeline(Path(d))
             bench_week(Path(d))
+            bench_settling(Path(d))
             bench_live(Path(d))

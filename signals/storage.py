@@ -17,6 +17,7 @@ from datetime import tzinfo
 
 import numpy as np
 
+from attune.db import ticks_replaced_notify
 from attune.signals.additional_hr import MotionModelState
 from attune.signals.baseline import Baseline, BaselineConfig
 from attune.signals.events import (
@@ -259,7 +260,9 @@ def results_replace(
         [(s.epoch_ms, s.state, s.previous) for s in state_changes],
     )
     conn.executemany(_INSERT_BASELINE, [row for u in baseline_updates for row in _baseline_rows(u)])
-    return episodes_replace(conn, from_ms, to_ms, episodes)
+    ids = episodes_replace(conn, from_ms, to_ms, episodes)
+    ticks_replaced_notify(conn, from_ms, to_ms + 1)  # e.g. breathing sessions' figures (api.breathing)
+    return ids
 
 
 def analysis_run_record(

@@ -114,6 +114,9 @@ function showError(text) { $("breathe-error").textContent = text; $("breathe-err
 function render() {
   const running = !!state.session;
   document.body.dataset.breathing = running ? "running" : "";
+  // the header's button says so too (filled by CSS), for a session begun on another page as well
+  if (running) $("breathe-open").setAttribute("aria-label", "Breathe: a session is running");
+  else $("breathe-open").removeAttribute("aria-label");
   $("breathe-start").hidden = running;
   $("breathe-end").hidden = !running;
   $("breathe-rate").disabled = running;
@@ -239,6 +242,23 @@ async function marksLoad() {
     layer.append(el);
   }
   layer.setAttribute("aria-label", found.sessions.length ? `${found.sessions.length} breathing session${found.sessions.length === 1 ? "" : "s"}` : "no breathing sessions");
+}
+
+/** The `breathing` live event ({event: "started"|"ended", id}): a session began or ended, on
+ * this page or another one. The running session is picked up (header, panel) or let go, and
+ * the day's marks are drawn again. */
+export async function breatheOnEvent(d) {
+  if (!d || d.id == null) return;
+  if (d.event === "started" && (!state.session || state.session.id !== d.id)) {
+    try {
+      const running = (await request("/api/breathing/sessions")).sessions.find((s) => s.id === d.id && s.end == null);
+      if (running) { state.session = running; render(); }
+    } catch (_) { /* the next event or a reload tells */ }
+  } else if (d.event === "ended" && state.session && state.session.id === d.id) {
+    state.session = null;
+    render();
+  }
+  await marksLoad();
 }
 
 /** Wire the panel's controls (once). */

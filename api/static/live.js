@@ -130,7 +130,8 @@ export async function trendSeed() {
 }
 
 /** Listen to /api/live. `on` gets what concerns the rest of the page: `tick(data)`,
- * `episode(data)`, `tag(data)`, `reset()` and `beats(data)` (after the card is updated). */
+ * `episode(data)`, `tag(data)`, `reset()`, `beats(data)` (after the card is updated) and
+ * `breathing(data)` ({event: "started"|"ended", id}). */
 export function liveConnect(on) {
   const es = new EventSource("/api/live");
   const listen = (kind, fn) => es.addEventListener(kind, (ev) => fn(ev.data ? JSON.parse(ev.data) : {}));
@@ -164,6 +165,7 @@ export function liveConnect(on) {
   });
   listen("episode", on.episode);
   listen("tag", on.tag);
+  if (on.breathing) listen("breathing", on.breathing);  // a breathing session started or ended (routes_breathing)
   listen("link", () => statusRefresh());
   listen("reset", () => { statusRefresh(); on.reset(); });
   es.onopen = () => { document.body.dataset.live = "open"; statusRefresh(); };

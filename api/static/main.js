@@ -9,7 +9,8 @@ import { linkRender, liveConnect, statusRefresh, trendRender, trendSeed } from "
 import { labelsLoad, sheetInit, sheetIsOpen, sheetOpen } from "./sheet.js";
 import { promptInit, promptOnEpisode, promptOnTag, promptRestore } from "./prompt.js";
 import { weekLoad } from "./week.js";
-import { breatheInit, breatheMarksLoad, breatheOnBeats, breatheOnTick } from "./breathe.js";
+import { breatheInit, breatheMarksLoad, breatheOnBeats, breatheOnEvent, breatheOnTick } from "./breathe.js";
+import { settlingBlock } from "./settling.js";
 import { labelKind, LEGEND_STATES, SCALE_EXPLAINED, STATE_WORDS } from "./scale.js";
 import { BAND_WORDS, bandSummary, episodeMotionWords, isSetAside, labelText, motionKnown, motionSpans, postureChanges } from "./motion.js";
 import { addDays, dateInputValue, durationText, hhmm, isoLocal, isToday, startOfDay, toMs, TZ } from "./time.js";
@@ -369,6 +370,7 @@ async function summaryLoad() {
   if (!s.episodes) {
     p(shown.summary === "week" ? "No activation episodes this week." : "No activation episodes on this day.", "muted");
     if (aside) p(aside, "muted small set-aside");
+    body.append(settlingBlock(s.breathing_sessions, s.breathing_min, s.settling, "the last 4 weeks"));  // settling.js
     return;
   }
   p(`${s.episodes} episode${s.episodes === 1 ? "" : "s"} of activation` +
@@ -392,6 +394,7 @@ async function summaryLoad() {
   }
   body.append(tod);
   p(s.median_recovery_s != null ? `Settling again took ${durationText(s.median_recovery_s)} (median).` : "", "muted small");
+  body.append(settlingBlock(s.breathing_sessions, s.breathing_min, s.settling, "the last 4 weeks"));  // settling.js
 }
 
 let toastTimer = null;
@@ -452,7 +455,8 @@ function init() {
   trendSeed().then(trendRenderNow);
   breatheInit();
   liveConnect({ beats: (d) => { trendRenderNow(); breatheOnBeats(d); }, tick: (d) => { onTick(d); breatheOnTick(d); },
-    episode: onEpisode, tag: onTag, reset: dayLoad });
+    episode: onEpisode, tag: onTag, reset: dayLoad,
+    breathing: (d) => { breatheOnEvent(d); summaryLoad(); } });  // a session started/ended, here or on another page
 }
 
 init();  // a module runs once the document is parsed

@@ -4,6 +4,7 @@
 // Plain elements (not a canvas): readable by screen readers, sized by CSS.
 
 import { request, query } from "./api.js";
+import { settlingBlock } from "./settling.js";
 import { dateInputValue, isToday, startOfDay, TZ } from "./time.js";
 
 export const KINDS = [
@@ -83,8 +84,14 @@ export function weekRender(body, w) {
     const name = el("span", "wd-name", today ? "today" : day.toLocaleDateString(undefined, { weekday: "short" }));
     const mins = el("span", "wd-min", `${Math.round(d.activated_min)} min`);  // narrow: minutes only
     const words = KINDS.map(([k, w_]) => `${d[k]} ${w_}`).join(", ");
-    li.setAttribute("aria-label", `${today ? "today, " : ""}${day.toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long" })}: ${words}; ${minutesText(d.activated_min)} activated`);
-    li.append(count, track, name, mins);
+    // breathing sessions that day (issue 10): a small mark in the breathing colour, the count
+    const nb = d.breathing_sessions || 0;
+    const breath = el("span", "wd-breath", nb ? `${nb}×` : "");
+    breath.dataset.sessions = String(nb);
+    breath.dataset.min = String(d.breathing_min || 0);
+    const breathWords = nb ? `; ${nb} breathing session${nb === 1 ? "" : "s"}, ${minutesText(d.breathing_min)}` : "";
+    li.setAttribute("aria-label", `${today ? "today, " : ""}${day.toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long" })}: ${words}; ${minutesText(d.activated_min)} activated${breathWords}`);
+    li.append(count, track, name, mins, breath);
     bars.append(li);
   }
   wrap.append(bars);
@@ -119,5 +126,18 @@ export function weekRender(body, w) {
   for (const t of ["0", "6", "12", "18", "24"]) axis.append(el("span", null, t));
   const cap = el("p", "muted small wh-cap", n ? `When they began, by hour of day (most often ${peak}:00–${peak + 1}:00)` : "When they began, by hour of day");
   wrap.append(hours, axis, cap);
+
+  // breathing sessions by day, and did it help? (the comparison over this week)
+  const byDay = w.days.filter((d) => d.breathing_sessions).map((d) => {
+    const [y, m, dd] = d.date.split("-").map(Number);
+    return `${new Date(y, m - 1, dd).toLocaleDateString(undefined, { weekday: "short" })} ${d.breathing_sessions} (${minutesText(d.breathing_min)})`;
+  });
+  const settle = settlingBlock(w.breathing_sessions || 0, w.breathing_min || 0, w.settling, "this week");
+  settle.id = "week-settling";
+  if (byDay.length) {
+    const list = el("p", "muted small week-breath-days", `Breathing by day: ${byDay.join(" · ")}`);
+    settle.querySelector(".breathing-count").after(list);
+  }
+  wrap.append(settle);
   body.append(wrap);
 }
