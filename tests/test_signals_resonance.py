@@ -19,8 +19,7 @@ T0_MS = 1_772_000_000_000
 PROTOCOL = RESONANCE_PROTOCOL_PER_MIN
 
 
-def _run(person: BreathingProfile, step_s: float = 120.0, seed: int = 1, pacer=None,
-         config: ResonanceConfig = ResonanceConfig()):
+def _run(person: BreathingProfile, step_s: float = 120.0, seed: int = 1, pacer=None):
     """Beats of a person following the protocol's pacer (or ``pacer(t_s)``), and each step's figures."""
 
     def protocol(t_s: np.ndarray) -> np.ndarray:
@@ -28,7 +27,7 @@ def _run(person: BreathingProfile, step_s: float = 120.0, seed: int = 1, pacer=N
 
     sim = rr_with_rsa(T0_MS, step_s * len(PROTOCOL), pacer or protocol, seed=seed, person=person)
     steps = [resonance_step_compute(rate, sim.epoch_ms, sim.rr_ms, T0_MS + round(i * step_s * 1000),
-                                    T0_MS + round((i + 1) * step_s * 1000), config=config)
+                                    T0_MS + round((i + 1) * step_s * 1000))
              for i, rate in enumerate(PROTOCOL)]
     return sim, steps
 
