@@ -5,6 +5,7 @@
 // day's chart. The feedback is computed on the server (signals.breathing), never here.
 
 import { request, query } from "./api.js";
+import { finderInit, finderRateLoad, finderResume } from "./finder.js";
 import { sparkDraw, sparkLayout } from "./spark.js";
 import { hhmm, toMs } from "./time.js";
 
@@ -22,6 +23,7 @@ const state = {
   frame: 0,             // requestAnimationFrame id of the pacer
   phase: "",            // "in" | "out": the pacer's last phase, for vibration
   timer: 0,
+  finder: false,        // the session is a step of "Find my rate" (finder.js paces it)
 };
 
 /** Inhale share of one breath for an inhale/exhale ratio (1: even; 0.67: 2 in to 3 out). */
@@ -68,6 +70,8 @@ export async function breatheOpen({ episode = null, start = false } = {}) {
       if (running) state.session = running;
     } catch (_) { /* start anew */ }
   }
+  // "Find my rate" still going (the page reloaded) is paced on; else the person's rate is the default pace
+  if (!(await finderResume())) await finderRateLoad();
   if (!state.session && start) await sessionStart();
   render();
   traceDraw();
@@ -115,7 +119,7 @@ function render() {
   const running = !!state.session;
   document.body.dataset.breathing = running ? "running" : "";
   $("breathe-start").hidden = running;
-  $("breathe-end").hidden = !running;
+  $("breathe-end").hidden = !running || state.finder;  // a finder step ends with the finder
   $("breathe-rate").disabled = running;
   $("breathe-ratio").disabled = running;
   $("pacer").dataset.running = running ? "yes" : "no";
@@ -241,6 +245,26 @@ async function marksLoad() {
   layer.setAttribute("aria-label", found.sessions.length ? `${found.sessions.length} breathing session${found.sessions.length === 1 ? "" : "s"}` : "no breathing sessions");
 }
 
+/** Pace `session` (an API session, or null to stop); `finder`: it is a step of "Find my
+ * rate", whose own controls end it (finder.js). */
+export function breathePace(session, finder = false) {
+  state.session = session;
+  state.finder = !!session && finder;
+  if (session) feedbackRender({});
+  render();
+  if (!session) marksLoad();
+}
+
+/** The pace select's default: the person's rate (added to the choices if it is not one),
+ * unless a session runs. */
+export function breatheRateSet(ratePerMin) {
+  if (state.session || ratePerMin == null) return;
+  const sel = $("breathe-rate");
+  const value = String(ratePerMin);
+  if (![...sel.options].some((o) => o.value === value)) sel.add(new Option(`${value} / min`, value));
+  sel.value = value;
+}
+
 /** Wire the panel's controls (once). */
 export function breatheInit() {
   $("breathe-open").onclick = () => breatheOpen();
@@ -254,4 +278,5 @@ export function breatheInit() {
   if (!navigator.vibrate) $("breathe-vibrate").checked = false;
   feedbackRender({});
   render();
+  finderInit();
 }
