@@ -140,6 +140,7 @@ def sessions(
     a, b = span_ms(from_, to, max_days=366)
     conn = ctx.db.conn()
     sessions_settle(conn)  # the "after" figures of sessions whose 5 min after have passed
+    resonance_runs_tidy(conn)  # a finder run whose page has gone: its step's session ends
     return Sessions(sessions=[session_out(s) for s in sessions_between(conn, a, b)])
 
 

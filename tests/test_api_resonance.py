@@ -169,12 +169,12 @@ def test_a_run_whose_page_went_away_is_stopped_not_left_hanging(db: Path, client
     start = now_ms() - 10 * 60_000
     run = resonance_run_start(conn, step_s=120, start_ms=start)  # a page that opened it and closed
     conn.close()
+    # the sessions a page reads first: the step's session has ended where the step would have
+    session = client.get("/api/breathing/sessions").json()["sessions"][0]
+    assert session["id"] == run.steps[0].session_id and to_epoch_ms(session["end"]) == start + STEP_MS
     got = client.get("/api/breathing/resonance/runs").json()["runs"][0]
     assert got["id"] == run.id and got["status"] == "stopped" and got["step"] is None
-    step = got["steps"][0]
-    assert to_epoch_ms(step["end"]) == start + STEP_MS  # its session ended where the step would have
-    session = client.get("/api/breathing/sessions").json()["sessions"][0]
-    assert session["id"] == step["session_id"] and to_epoch_ms(session["end"]) == start + STEP_MS
+    assert to_epoch_ms(got["steps"][0]["end"]) == start + STEP_MS
     # a new run starts cleanly
     assert client.post("/api/breathing/resonance/runs", json={"step_s": 20}).status_code == 201
 

@@ -64,14 +64,16 @@ export async function breatheOpen({ episode = null, start = false } = {}) {
   $("breathe-error").hidden = true;
   $("breathe-from").hidden = !episode;
   if (episode) $("breathe-from").textContent = `For the moment of activation ${episode.open ? "since" : "at"} ${hhmm(toMs(episode.start))}.`;
-  if (!state.session) {
+  // "Find my rate" still going (the page reloaded) is paced on (asked first: the server stops a
+  // run whose page has gone, and ends its step's session); else the person's rate is the default pace
+  const finding = await finderResume();
+  if (!state.session && !finding) {
     try {
       const running = (await request("/api/breathing/sessions")).sessions.find((s) => s.end == null);
       if (running) state.session = running;
     } catch (_) { /* start anew */ }
   }
-  // "Find my rate" still going (the page reloaded) is paced on; else the person's rate is the default pace
-  if (!(await finderResume())) await finderRateLoad();
+  if (!finding) await finderRateLoad();
   if (!state.session && start) await sessionStart();
   render();
   traceDraw();
