@@ -237,7 +237,8 @@ def run_start(body: RunIn, request: Request, ctx: AppContext = Depends(context))
     return _run_paced(request, ctx, r, "started")
 
 
-@router.get("/api/breathing/resonance/runs", response_model=Runs, summary="The latest finder runs, newest first")
+@router.get("/api/breathing/resonance/runs", response_model=Runs, responses=BAD,
+            summary="The latest finder runs, newest first")
 def runs(limit: int = Query(5, ge=1, le=50), ctx: AppContext = Depends(context)) -> Runs:
     return Runs(runs=[run_out(r) for r in resonance_runs_recent(ctx.db.conn(), limit)])
 

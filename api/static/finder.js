@@ -94,7 +94,10 @@ async function stepNext() {
   let r;
   try { r = await request(`/api/breathing/resonance/runs/${run.id}/next`, { method: "POST" }); } catch (err) {
     if (err.status === 409 && / runs \d+ s more/.test(err.message)) { run.timer = setTimeout(stepNext, RETRY_MS); return; }
-    clear(); breathePace(null, false); show(null); error(err.message); return;
+    clear(); breathePace(null, false); show(null);
+    // 409 otherwise: the run was stopped meanwhile (the page was away too long, or a session began)
+    error(err.status === 409 ? "The finder stopped before the last step (the page was away, or another session began). Begin again when you have the time." : err.message);
+    return;
   }
   onRun(r);
   if (r.status === "done") $("finder-choice").focus();
