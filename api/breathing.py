@@ -22,8 +22,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+import numpy as np
+
 from attune.db import db_transaction
 from attune.errors import AttuneError
+from attune.ingest.store import beats_read
+from attune.signals.resonance import (
+    RESONANCE_PROTOCOL_PER_MIN,
+    ResonanceConfig,
+    ResonanceStep,
+    resonance_select,
+    resonance_step_compute,
+)
 from attune.signals.simulate import BreathingProfile
 from attune.timeutil import now_ms
 
@@ -251,11 +261,6 @@ def _step_start(conn: sqlite3.Connection, run_id: int, k: int, rate: float, rati
 
 def _step_end(conn: sqlite3.Connection, run: ResonanceRun, step: ResonanceRunStep, at: int) -> None:
     """End a step's session (if it still runs) and store the step's figures from its beats."""
-    import numpy as np
-
-    from attune.ingest.store import beats_read
-    from attune.signals.resonance import ResonanceConfig, resonance_step_compute
-
     end = max(at, step.start_ms + 1)
     s = session_get(conn, step.session_id)
     if s is not None and s.end_ms is None:
@@ -307,8 +312,6 @@ def resonance_run_start(conn: sqlite3.Connection, *, step_s: float = STEP_DEFAUL
     """Start a finder run at ``start_ms`` (default now): its first step (6.5/min) is a new
     breathing session. A run still running is stopped first. ``settle_s`` defaults to
     15 s, at most a quarter of the step."""
-    from attune.signals.resonance import RESONANCE_PROTOCOL_PER_MIN, ResonanceConfig
-
     if not (math.isfinite(step_s) and STEP_MIN_S <= step_s <= STEP_MAX_S):
         raise SessionError(f"a step lasts {STEP_MIN_S:g}–{STEP_MAX_S:g} s")
     settle = min(SETTLE_MAX_S, step_s / 4) if settle_s is None else settle_s
@@ -335,8 +338,6 @@ def resonance_run_next(conn: sqlite3.Connection, run_id: int, at_ms: int | None 
     the last, choose the rate (:func:`signals.resonance.resonance_select`) and finish the
     run. None if there is no such run; SessionError if it is not running or the step has
     not lasted its length yet."""
-    from attune.signals.resonance import RESONANCE_PROTOCOL_PER_MIN, ResonanceStep, resonance_select
-
     at = now_ms() if at_ms is None else at_ms
     resonance_runs_tidy(conn, at)
     with db_transaction(conn):
