@@ -22,8 +22,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+import numpy as np
+
 from attune.db import db_transaction, ticks_replaced_listen
 from attune.errors import AttuneError
+from attune.ingest.store import beats_read
+from attune.signals.resonance import (
+    RESONANCE_PROTOCOL_PER_MIN,
+    ResonanceConfig,
+    ResonanceStep,
+    resonance_select,
+    resonance_step_compute,
+)
 from attune.signals.simulate import BreathingProfile
 from attune.timeutil import now_ms
 
@@ -199,7 +209,247 @@ def session_export_rows(conn: sqlite3.Connection, from_ms: int | None, to_ms: in
                s.hr_before_bpm, s.ln_rmssd_before, s.hr_during_bpm, s.ln_rmssd_during, s.hr_after_bpm, s.ln_rmssd_after)
 
 
+# -- the resonance-frequency finder (migration 0010) -----------------------------------------------
+# A run paces the protocol's steps one after the other; each step is a breathing session
+# (started and ended here, so it has the session figures and shows on the day) plus a
+# resonance_step row with the step's own figures, computed from its stored beats when it
+# ends (signals.resonance). The page advances the steps; a page that goes away leaves a
+# run whose step is overdue, which the next read stops (its session ended at the step's
+# end): there is never a run waiting for a page that will not come back.
+STEP_MIN_S, STEP_MAX_S, STEP_DEFAULT_S = 20.0, 600.0, 120.0
+SETTLE_MAX_S = 15.0          # default settling-in: 15 s, at most a quarter of a short step
+STEP_EARLY_MS = 1_500        # "next" this much before a step's end is accepted (timers drift)
+STEP_GRACE_MS = 30_000       # a step not advanced this long after its end: the page has gone
+
+
+@dataclass(frozen=True, slots=True)
+class ResonanceRunStep:
+    k: int
+    rate_per_min: float
+    session_id: int
+    start_ms: int
+    end_ms: int | None
+    n_beats: int | None
+    window_s: float | None
+    rsa_bpm: float | None
+    peak_power_bpm2: float | None
+    coherence: float | None
+    breath_rate_per_min: float | None
+    usable: bool | None  # None while the step runs
+    reason: str | None
+    score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResonanceRun:
+    id: int
+    start_ms: int
+    end_ms: int | None
+    status: str  # running | done | stopped
+    step_s: float
+    settle_s: float
+    inhale_ratio: float
+    chosen_per_min: float | None
+    reason: str | None
+    steps: tuple[ResonanceRunStep, ...]
+
+    @property
+    def current(self) -> ResonanceRunStep | None:
+        """The step being paced (None unless running)."""
+        return self.steps[-1] if self.status == "running" and self.steps else None
+
+
+def resonance_run_get(conn: sqlite3.Connection, run_id: int) -> ResonanceRun | None:
+    row = conn.execute("SELECT id, start_ms, end_ms, status, step_s, settle_s, inhale_ratio, chosen_per_min, reason"
+                       " FROM resonance_run WHERE id=?", (run_id,)).fetchone()
+    if row is None:
+        return None
+    steps = conn.execute(
+        "SELECT k, rate_per_min, session_id, start_ms, end_ms, n_beats, window_s, rsa_bpm, peak_power_bpm2, coherence,"
+        " breath_rate_per_min, usable, reason, score FROM resonance_step WHERE run_id=? ORDER BY k", (run_id,)).fetchall()
+    return ResonanceRun(*row, steps=tuple(
+        ResonanceRunStep(*s[:11], None if s[11] is None else bool(s[11]), *s[12:]) for s in steps))
+
+
+def resonance_runs_recent(conn: sqlite3.Connection, limit: int = 5) -> list[ResonanceRun]:
+    """The latest runs, newest first (running runs whose page has gone are stopped first)."""
+    resonance_runs_tidy(conn)
+    ids = [r[0] for r in conn.execute("SELECT id FROM resonance_run ORDER BY start_ms DESC, id DESC LIMIT ?", (limit,))]
+    return [r for r in (resonance_run_get(conn, i) for i in ids) if r is not None]
+
+
+def _step_start(conn: sqlite3.Connection, run_id: int, k: int, rate: float, ratio: float, at: int) -> None:
+    s = session_start(conn, rate_per_min=rate, inhale_ratio=ratio, start_ms=at)
+    conn.execute("INSERT INTO resonance_step(run_id, k, rate_per_min, session_id, start_ms) VALUES (?,?,?,?,?)",
+                 (run_id, k, rate, s.id, at))
+
+
+def _step_end(conn: sqlite3.Connection, run: ResonanceRun, step: ResonanceRunStep, at: int) -> None:
+    """End a step's session (if it still runs) and store the step's figures from its beats."""
+    end = max(at, step.start_ms + 1)
+    s = session_get(conn, step.session_id)
+    if s is not None and s.end_ms is None:
+        _end(conn, s, end)
+    elif s is not None and s.end_ms is not None:
+        end = min(end, s.end_ms)  # ended elsewhere (another session, "End"): the step ends there
+    beats = list(beats_read(conn, step.start_ms, end))
+    cols = np.array(beats, dtype=float).reshape(-1, 5).T
+    f = resonance_step_compute(step.rate_per_min, cols[0].astype(np.int64), cols[1], step.start_ms, end,
+                               segment_id=cols[3].astype(np.int64), flags=cols[4].astype(np.int64),
+                               config=ResonanceConfig(settle_s=run.settle_s))
+    conn.execute(
+        "UPDATE resonance_step SET end_ms=?, n_beats=?, window_s=?, rsa_bpm=?, peak_power_bpm2=?, coherence=?,"
+        " breath_rate_per_min=?, usable=?, reason=? WHERE run_id=? AND k=?",
+        (end, f.n_beats, f.window_s, _r(f.rsa_bpm, 2), _r(f.peak_power_bpm2, 2), _r(f.coherence, 3),
+         _r(f.breath_rate_per_min, 2), int(f.usable), f.reason, run.id, step.k))
+
+
+def _run_stop(conn: sqlite3.Connection, run: ResonanceRun, at: int) -> None:
+    step = run.current
+    if step is not None:
+        _step_end(conn, run, step, min(at, step.start_ms + round(run.step_s * 1000)))
+    conn.execute("UPDATE resonance_run SET status='stopped', end_ms=?, reason=? WHERE id=?",
+                 (max(at, run.start_ms), "stopped before the last step", run.id))
+
+
+def resonance_runs_tidy(conn: sqlite3.Connection, now: int | None = None) -> int:
+    """Stop running runs that nobody paces any more: the current step is more than
+    :data:`STEP_GRACE_MS` past its end (the page closed), or its session was ended by
+    something else (another session, "End"). Returns how many were stopped."""
+    at = now_ms() if now is None else now
+    stopped = 0
+    with db_transaction(conn):
+        for (rid,) in conn.execute("SELECT id FROM resonance_run WHERE status='running'").fetchall():
+            run = resonance_run_get(conn, rid)
+            step = run.current if run else None
+            if run is None or step is None:
+                continue
+            s = session_get(conn, step.session_id)
+            overdue = at > step.start_ms + run.step_s * 1000 + STEP_GRACE_MS
+            if overdue or s is None or s.end_ms is not None:
+                _run_stop(conn, run, at)
+                stopped += 1
+    return stopped
+
+
+def resonance_run_start(conn: sqlite3.Connection, *, step_s: float = STEP_DEFAULT_S, settle_s: float | None = None,
+                        inhale_ratio: float = 1.0, start_ms: int | None = None) -> ResonanceRun:
+    """Start a finder run at ``start_ms`` (default now): its first step (6.5/min) is a new
+    breathing session. A run still running is stopped first. ``settle_s`` defaults to
+    15 s, at most a quarter of the step."""
+    if not (math.isfinite(step_s) and STEP_MIN_S <= step_s <= STEP_MAX_S):
+        raise SessionError(f"a step lasts {STEP_MIN_S:g}–{STEP_MAX_S:g} s")
+    settle = min(SETTLE_MAX_S, step_s / 4) if settle_s is None else settle_s
+    if not (math.isfinite(settle) and 0 <= settle <= step_s - ResonanceConfig.min_window_s):
+        raise SessionError(f"settling in lasts 0 s to the step's length minus {ResonanceConfig.min_window_s:g} s")
+    if not (math.isfinite(inhale_ratio) and RATIO_MIN <= inhale_ratio <= RATIO_MAX):
+        raise SessionError(f"inhale:exhale is between {RATIO_MIN:g} and {RATIO_MAX:g} (inhale / exhale)")
+    at = now_ms() if start_ms is None else start_ms
+    with db_transaction(conn):
+        for (rid,) in conn.execute("SELECT id FROM resonance_run WHERE status='running'").fetchall():
+            old = resonance_run_get(conn, rid)
+            if old is not None:
+                _run_stop(conn, old, at)
+        rid = conn.execute(
+            "INSERT INTO resonance_run(start_ms, status, step_s, settle_s, inhale_ratio, created_epoch_ms)"
+            " VALUES (?, 'running', ?, ?, ?, ?)", (at, float(step_s), float(settle), float(inhale_ratio), now_ms())
+        ).lastrowid
+        _step_start(conn, rid, 1, RESONANCE_PROTOCOL_PER_MIN[0], inhale_ratio, at)
+    return resonance_run_get(conn, rid)  # type: ignore[return-value]
+
+
+def resonance_run_next(conn: sqlite3.Connection, run_id: int, at_ms: int | None = None) -> ResonanceRun | None:
+    """End the run's current step (its figures from its beats) and start the next one; after
+    the last, choose the rate (:func:`signals.resonance.resonance_select`) and finish the
+    run. None if there is no such run; SessionError if it is not running or the step has
+    not lasted its length yet."""
+    at = now_ms() if at_ms is None else at_ms
+    resonance_runs_tidy(conn, at)
+    with db_transaction(conn):
+        run = resonance_run_get(conn, run_id)
+        if run is None:
+            return None
+        step = run.current
+        if step is None:
+            raise SessionError(f"finder run {run_id} is {run.status}, not running")
+        step_end = step.start_ms + round(run.step_s * 1000)
+        if at < step_end - STEP_EARLY_MS:
+            raise SessionError(f"step {step.k} runs {math.ceil((step_end - at) / 1000)} s more")
+        _step_end(conn, run, step, at)
+        if step.k < len(RESONANCE_PROTOCOL_PER_MIN):
+            _step_start(conn, run.id, step.k + 1, RESONANCE_PROTOCOL_PER_MIN[step.k], run.inhale_ratio, at)
+        else:
+            done = resonance_run_get(conn, run_id)
+            assert done is not None
+            choice = resonance_select([
+                ResonanceStep(s.rate_per_min, s.n_beats or 0, s.window_s or 0.0, s.rsa_bpm, s.peak_power_bpm2,
+                              s.coherence, s.breath_rate_per_min, bool(s.usable), s.reason) for s in done.steps])
+            for s, score in zip(done.steps, choice.scores, strict=True):
+                conn.execute("UPDATE resonance_step SET score=? WHERE run_id=? AND k=?", (score, run_id, s.k))
+            conn.execute("UPDATE resonance_run SET status='done', end_ms=?, chosen_per_min=?, reason=? WHERE id=?",
+                         (at, choice.rate_per_min, choice.reason, run_id))
+    return resonance_run_get(conn, run_id)
+
+
+def resonance_run_stop(conn: sqlite3.Connection, run_id: int, at_ms: int | None = None) -> ResonanceRun | None:
+    """Stop a running run now (its current step ends and is measured; no rate is chosen).
+    None if there is no such run; SessionError if it is not running."""
+    at = now_ms() if at_ms is None else at_ms
+    with db_transaction(conn):
+        run = resonance_run_get(conn, run_id)
+        if run is None:
+            return None
+        if run.status != "running":
+            raise SessionError(f"finder run {run_id} is {run.status}, not running")
+        _run_stop(conn, run, at)
+    return resonance_run_get(conn, run_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ResonanceRate:
+    rate_per_min: float
+    run_id: int | None     # the finder run it came from
+    set_ms: int | None     # None: never set (the default)
+
+
+def resonance_rate_get(conn: sqlite3.Connection) -> ResonanceRate:
+    """The person's breathing rate: the one they kept from the finder (or chose), else 6/min."""
+    row = conn.execute("SELECT rate_per_min, run_id, set_epoch_ms FROM resonance_rate WHERE id=1").fetchone()
+    return ResonanceRate(RATE_DEFAULT_PER_MIN, None, None) if row is None else ResonanceRate(*row)
+
+
+def resonance_rate_set(conn: sqlite3.Connection, rate_per_min: float, run_id: int | None = None) -> ResonanceRate:
+    """Keep ``rate_per_min`` as the person's rate; with ``run_id`` it must be that finished
+    run's choice. SessionError otherwise."""
+    if not (math.isfinite(rate_per_min) and RATE_MIN_PER_MIN <= rate_per_min <= RATE_MAX_PER_MIN):
+        raise SessionError(f"the pacer's rate is {RATE_MIN_PER_MIN:g}–{RATE_MAX_PER_MIN:g} breaths/min")
+    with db_transaction(conn):
+        if run_id is not None:
+            row = conn.execute("SELECT status, chosen_per_min FROM resonance_run WHERE id=?", (run_id,)).fetchone()
+            if row is None or row[0] != "done" or row[1] is None:
+                raise SessionError(f"finder run {run_id} chose no rate")
+            if abs(row[1] - rate_per_min) > 1e-9:
+                raise SessionError(f"finder run {run_id} chose {row[1]:g}/min, not {rate_per_min:g}/min")
+        conn.execute("INSERT INTO resonance_rate(id, rate_per_min, run_id, set_epoch_ms) VALUES (1,?,?,?)"
+                     " ON CONFLICT(id) DO UPDATE SET rate_per_min=excluded.rate_per_min, run_id=excluded.run_id,"
+                     " set_epoch_ms=excluded.set_epoch_ms", (float(rate_per_min), run_id, now_ms()))
+    return resonance_rate_get(conn)
+
+
+def resonance_rate_reset(conn: sqlite3.Connection) -> ResonanceRate:
+    """Back to the default 6/min."""
+    with db_transaction(conn):
+        conn.execute("DELETE FROM resonance_rate WHERE id=1")
+    return resonance_rate_get(conn)
+
+
 # -- the demo's simulated person breathes with the pacer ------------------------------------------
+# the demo's person: their heart swings most at 5.5/min (not the default 6/min), so the
+# finder has something to find in `attune demo`; a narrower resonance than the default
+# profile's, so that even short test steps tell it apart
+DEMO_PERSON = BreathingProfile(resonance_per_min=5.5, resonance_width_per_min=1.2)
+
+
 class DemoBreather:
     """What the demo's simulated person is doing: breathing at ``rate_per_min`` while a
     session runs (set by the session routes), breathing freely (None) otherwise."""

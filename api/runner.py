@@ -295,7 +295,7 @@ def _db_remove(path: Path) -> None:
 
 
 def demo(s: Settings, *, keep: bool = False) -> int:
-    from attune.api.breathing import DemoBreather, rr_breathing
+    from attune.api.breathing import DEMO_PERSON, DemoBreather, rr_breathing
     from attune.api.sample import live_rr_stream, sample_day_store
     from attune.ingest.strap_sim import strap_simulate
 
@@ -316,7 +316,7 @@ def demo(s: Settings, *, keep: bool = False) -> int:
             stop = asyncio.Event()
             stop_signals_install(stop)
             breather = DemoBreather()  # paced by the session routes while a breathing session runs
-            rr = rr_breathing(live_rr_stream(), breather)
+            rr = rr_breathing(live_rr_stream(), breather, DEMO_PERSON)  # resonance at 5.5/min
 
             async def source(queue: asyncio.Queue[Any], stop_: asyncio.Event) -> None:
                 await strap_simulate(queue, stop_, rr)

@@ -5,6 +5,7 @@
 // day's chart. The feedback is computed on the server (signals.breathing), never here.
 
 import { request, query } from "./api.js";
+import { finderInit, finderRateLoad, finderResume } from "./finder.js";
 import { sparkDraw, sparkLayout } from "./spark.js";
 import { hhmm, toMs } from "./time.js";
 
@@ -22,6 +23,7 @@ const state = {
   frame: 0,             // requestAnimationFrame id of the pacer
   phase: "",            // "in" | "out": the pacer's last phase, for vibration
   timer: 0,
+  finder: false,        // the session is a step of "Find my rate" (finder.js paces it)
 };
 
 /** Inhale share of one breath for an inhale/exhale ratio (1: even; 0.67: 2 in to 3 out). */
@@ -62,12 +64,16 @@ export async function breatheOpen({ episode = null, start = false } = {}) {
   $("breathe-error").hidden = true;
   $("breathe-from").hidden = !episode;
   if (episode) $("breathe-from").textContent = `For the moment of activation ${episode.open ? "since" : "at"} ${hhmm(toMs(episode.start))}.`;
-  if (!state.session) {
+  // "Find my rate" still going (the page reloaded) is paced on (asked first: the server stops a
+  // run whose page has gone, and ends its step's session); else the person's rate is the default pace
+  const finding = await finderResume();
+  if (!state.session && !finding) {
     try {
       const running = (await request("/api/breathing/sessions")).sessions.find((s) => s.end == null);
       if (running) state.session = running;
     } catch (_) { /* start anew */ }
   }
+  if (!finding) await finderRateLoad();
   if (!state.session && start) await sessionStart();
   render();
   traceDraw();
@@ -118,7 +124,7 @@ function render() {
   if (running) $("breathe-open").setAttribute("aria-label", "Breathe: a session is running");
   else $("breathe-open").removeAttribute("aria-label");
   $("breathe-start").hidden = running;
-  $("breathe-end").hidden = !running;
+  $("breathe-end").hidden = !running || state.finder;  // a finder step ends with the finder
   $("breathe-rate").disabled = running;
   $("breathe-ratio").disabled = running;
   $("pacer").dataset.running = running ? "yes" : "no";
@@ -244,11 +250,34 @@ async function marksLoad() {
   layer.setAttribute("aria-label", found.sessions.length ? `${found.sessions.length} breathing session${found.sessions.length === 1 ? "" : "s"}` : "no breathing sessions");
 }
 
+/** Pace `session` (an API session, or null to stop); `finder`: it is a step of "Find my
+ * rate", whose own controls end it (finder.js). */
+export function breathePace(session, finder = false) {
+  state.session = session;
+  state.finder = !!session && finder;
+  if (session) feedbackRender({});
+  render();
+  if (!session) marksLoad();
+}
+
+/** The pace select's default: the person's rate (added to the choices if it is not one),
+ * unless a session runs. */
+export function breatheRateSet(ratePerMin) {
+  if (state.session || ratePerMin == null) return;
+  const sel = $("breathe-rate");
+  const value = String(ratePerMin);
+  if (![...sel.options].some((o) => o.value === value)) sel.add(new Option(`${value} / min`, value));
+  sel.value = value;
+}
+
 /** The `breathing` live event ({event: "started"|"ended", id}): a session began or ended, on
  * this page or another one. The running session is picked up (header, panel) or let go, and
  * the day's marks are drawn again. */
 export async function breatheOnEvent(d) {
   if (!d || d.id == null) return;
+  // a step of "Find my rate" is paced by the finder (finder.js), on the page that runs it;
+  // another page only marks it, so its End button cannot cut a step short
+  if (d.resonance_run != null || state.finder) { await marksLoad(); return; }
   if (d.event === "started" && (!state.session || state.session.id !== d.id)) {
     try {
       const running = (await request("/api/breathing/sessions")).sessions.find((s) => s.id === d.id && s.end == null);
@@ -274,4 +303,5 @@ export function breatheInit() {
   if (!navigator.vibrate) $("breathe-vibrate").checked = false;
   feedbackRender({});
   render();
+  finderInit();
 }
