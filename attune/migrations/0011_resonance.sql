@@ -3,7 +3,6 @@
 -- (so it has the session figures and shows on the day) and a resonance_step row with the
 -- step's own figures (signals.resonance.resonance_step_compute, from its beats).
 -- The person's rate (one row) is the default pace of the Breathe panel and of new sessions.
--- (Renumber on merge if needed; migrations must run 1..n without gaps.)
 CREATE TABLE resonance_run (
     id                  INTEGER PRIMARY KEY,
     start_ms            INTEGER NOT NULL,
