@@ -134,7 +134,7 @@ def _detect_forced(text: _Text, fmt: str) -> _Detection:
     """Locate header/delimiter for a format the caller chose; fail if absent."""
     head = _head_indices(text)
     if fmt in ("time-hr", "time-rr"):
-        if pairs_detect(text) is None and not _pairs_present(text):
+        if not _pairs_present(text):
             raise _fail(text.path, f"forced format {fmt!r}, but no line holds two numbers", listing=False)
         return _Detection(fmt)
     if fmt in ("rr-lines", "physionet-rr-secs"):

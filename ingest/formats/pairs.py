@@ -43,7 +43,10 @@ _SPLIT = re.compile(r"[\s,;]+")
 
 def pairs_parse(text: _Text) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each line as exactly two numbers: (first, second, is_pair) over all lines
-    (NaN where a line is not a pair of finite numbers)."""
+    (NaN where a line is not a pair of finite numbers). Parsed once per file: detection and
+    the reader both ask."""
+    if text._pairs is not None:
+        return text._pairs
     n = len(text.lines)
     first = np.full(n, np.nan)
     second = np.full(n, np.nan)
@@ -56,7 +59,8 @@ def pairs_parse(text: _Text) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ok = np.isfinite(first) & np.isfinite(second)
     first[~ok] = np.nan
     second[~ok] = np.nan
-    return first, second, ok
+    text._pairs = (first, second, ok)
+    return text._pairs
 
 
 def pairs_time_scale_s(t: np.ndarray) -> tuple[float, bool]:

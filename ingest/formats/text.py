@@ -36,6 +36,7 @@ class _Text:
     lines: list[str]
     notes: list[str]
     _single: tuple[np.ndarray, np.ndarray] | None = None
+    _pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # ingest.formats.pairs.pairs_parse
 
     def single_numbers(self) -> tuple[np.ndarray, np.ndarray]:
         """Each line parsed as one number: (values with NaN, blank-line mask)."""
